@@ -1,0 +1,1 @@
+"""Warehouse pipeline for Vietnam's administrative-procedure (TTHC) reform reporting."""
