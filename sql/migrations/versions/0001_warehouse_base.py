@@ -177,11 +177,11 @@ TABLES = [
         entity text not null,
         source_file text not null,
         row_number bigint not null,
-        column_name text,
+        column_name text not null default '',
         expectation text not null,
         reason text not null,
         raw jsonb not null,
-        primary key (batch_id, entity, row_number, expectation)
+        primary key (batch_id, entity, source_file, row_number, expectation, column_name)
     )
     """,
     # ---- operations bookkeeping ----------------------------------------------------------

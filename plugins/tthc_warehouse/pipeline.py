@@ -1,0 +1,102 @@
+"""The nightly load's steps as plain functions over JSON-able dicts (what the DAG passes by XCom).
+
+Each step reads what the previous one returned, does one thing against the warehouse, records it
+in ``ops.batch``, and returns a small dict. No Airflow imports here: the same functions run from
+the DAG, the CLI and the tests.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from pathlib import Path
+
+from tthc_warehouse import landing, marts, ops, publish, staging, warehouse
+from tthc_warehouse.contract import ENTITIES
+from tthc_warehouse.feeds import ProvinceFeed, days_in, inbox_dir, load_feeds
+from tthc_warehouse.landing import Landed
+
+
+def plan_batches(start: dt.datetime, end: dt.datetime, provinces: list[str] | None = None,
+                 feeds: list[ProvinceFeed] | None = None) -> list[dict]:
+    """One entry per configured province (optionally only ``provinces``) for the interval."""
+    feeds = feeds if feeds is not None else load_feeds()
+    wanted = set(provinces or [])
+    unknown = wanted - {f.province_code for f in feeds}
+    if unknown:
+        raise ValueError(f"no feed configured for province(s) {sorted(unknown)}")
+    return [
+        {"province_code": f.province_code, "province_name": f.province_name,
+         "interval_start": start.isoformat(), "interval_end": end.isoformat()}
+        for f in feeds if not wanted or f.province_code in wanted
+    ]
+
+
+def _feed(province_code: str, entity: str):
+    feed = next(f for f in load_feeds() if f.province_code == province_code)
+    return feed.entities[entity]
+
+
+def _interval(batch: dict) -> tuple[dt.datetime, dt.datetime]:
+    return dt.datetime.fromisoformat(batch["interval_start"]), dt.datetime.fromisoformat(batch["interval_end"])
+
+
+def extract(batch: dict, entity: str, run_id: str | None = None) -> dict:
+    """Land the source payload for the batch's interval; the same payload twice is recognised."""
+    began = time.monotonic()
+    start, end = _interval(batch)
+    feed = _feed(batch["province_code"], entity)
+    batch_key = ops.batch_id(entity, batch["province_code"], start, end)
+    with warehouse.connect() as conn:
+        ops.start_batch(conn, batch_id=batch_key, source=feed.source, entity=entity,
+                        province_code=batch["province_code"], interval_start=start,
+                        interval_end=end, dag_run_id=run_id)
+        target = landing.interval_folder(entity, batch["province_code"], start, end)
+        files = [inbox_dir() / feed.path.format(day=day, province_code=batch["province_code"])
+                 for day in days_in(start, end)]
+        landed = landing.land(files, target, feed.source)
+        ops.update_batch(conn, batch_key, stage="extract", seconds=time.monotonic() - began,
+                         landing_path=landed.folder, landing_checksum=landed.checksum)
+    return {**batch, "entity": entity, "batch_id": batch_key, "landed": landed.to_dict()}
+
+
+def stage(extracted: dict) -> dict:
+    """COPY the landed files into the batch's staging table; parse failures go to quarantine."""
+    began = time.monotonic()
+    entity = ENTITIES[extracted["entity"]]
+    landed = Landed(**extracted["landed"])
+    table = extracted["batch_id"].replace(":", "_").replace("-", "_").lower()
+    with warehouse.connect() as conn:
+        result = staging.stage_files(
+            conn, batch_id=extracted["batch_id"], table=table,
+            feed=_feed(extracted["province_code"], entity.name), entity=entity,
+            paths=[Path(p) for p in landed.paths()])
+        ops.update_batch(conn, extracted["batch_id"], stage="stage", seconds=time.monotonic() - began,
+                         rows_read=result.rows_read, rows_staged=result.rows_staged,
+                         rows_quarantined=result.rows_rejected)
+    return {**extracted, "staging": result.to_dict()}
+
+
+def publish_batch(staged: dict) -> dict:
+    """Merge the staged batch into core (one transaction) and report the months it touched."""
+    began = time.monotonic()
+    with warehouse.connect() as conn:
+        result = publish.publish_batch(conn, entity=staged["entity"],
+                                       table=staged["staging"]["table"], batch_id=staged["batch_id"])
+        ops.update_batch(conn, staged["batch_id"], stage="publish", seconds=time.monotonic() - began,
+                         rows_published=result.rows_published, status="published",
+                         months_touched=[dt.date.fromisoformat(m) for m in result.months_touched])
+    return {"batch_id": staged["batch_id"], "province_code": staged["province_code"],
+            "entity": staged["entity"], **result.to_dict()}
+
+
+def mark_failed(batch_id: str, error: str) -> None:
+    with warehouse.connect() as conn:
+        ops.update_batch(conn, batch_id, status="failed", error=error[:2000])
+
+
+def rebuild_marts(published: list[dict]) -> dict:
+    """Rebuild every monthly mart for the union of the months the batches touched."""
+    months = sorted({dt.date.fromisoformat(m) for p in published if p for m in p["months_touched"]})
+    with warehouse.connect() as conn:
+        return marts.rebuild_months(conn, months)

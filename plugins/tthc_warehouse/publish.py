@@ -1,0 +1,49 @@
+"""Publish: merge a staged batch into core in one transaction, then drop the staging table."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import psycopg
+from psycopg import sql
+
+from tthc_warehouse.paths import read_sql
+from tthc_warehouse.staging import drop_staging_table, staging_identifier
+
+# entity -> statements run in order inside the publish transaction
+PUBLISH_STATEMENTS = {
+    "dossier": ("publish/fact_dossier.sql", "publish/fact_dossier_status_event.sql"),
+}
+MONTHS_TOUCHED = {"dossier": "publish/dossier_months_touched.sql"}
+
+
+@dataclass
+class PublishResult:
+    rows_published: int
+    months_touched: list[str]
+
+    def to_dict(self) -> dict:
+        return dict(vars(self))
+
+
+def _statement(path: str, table: str) -> sql.Composed:
+    return sql.SQL(read_sql(path)).format(staging=staging_identifier(table))
+
+
+def months_touched(conn: psycopg.Connection, entity: str, table: str) -> list[dt.date]:
+    rows = conn.execute(_statement(MONTHS_TOUCHED[entity], table)).fetchall()
+    return [row[0] for row in rows]
+
+
+def publish_batch(conn: psycopg.Connection, *, entity: str, table: str, batch_id: str) -> PublishResult:
+    """All of the batch or nothing: the merge and the staging drop commit together."""
+    with conn.transaction():
+        months = months_touched(conn, entity, table)
+        published = 0
+        for i, path in enumerate(PUBLISH_STATEMENTS[entity]):
+            cursor = conn.execute(_statement(path, table), {"batch_id": batch_id})
+            if i == 0:
+                published = cursor.rowcount
+        drop_staging_table(conn, table)
+    return PublishResult(published, [m.isoformat() for m in months])
