@@ -24,14 +24,42 @@ from __future__ import annotations
 import datetime as dt
 
 from airflow.sdk import CronDataIntervalTimetable, Param, dag, get_current_context, task, task_group
+from airflow.sdk.exceptions import AirflowSkipException
 
 from tthc_warehouse.airflow_support import DEFAULT_ARGS, WAREHOUSE_POOL, batch_interval
+from tthc_warehouse.feeds import ENTITY_ORDER
 
 LABEL = "{{ province_label }}"
 
 
 def _label(batch: dict) -> None:
     get_current_context()["province_label"] = batch["province_name"]
+
+
+@task(map_index_template=LABEL, pool=WAREHOUSE_POOL)
+def extract(batch: dict, entity: str) -> dict:
+    from tthc_warehouse import pipeline
+
+    _label(batch)
+    if not pipeline.has_feed(batch["province_code"], entity):
+        raise AirflowSkipException(f"{batch['province_name']} has no {entity} feed configured")
+    return pipeline.extract(batch, entity, get_current_context()["run_id"])
+
+
+@task(map_index_template=LABEL, pool=WAREHOUSE_POOL)
+def stage(extracted: dict) -> dict:
+    from tthc_warehouse import pipeline
+
+    _label(extracted)
+    return pipeline.stage(extracted)
+
+
+@task(map_index_template=LABEL, pool=WAREHOUSE_POOL)
+def publish(staged: dict) -> dict:
+    from tthc_warehouse import pipeline
+
+    _label(staged)
+    return pipeline.publish_batch(staged)
 
 
 @dag(
@@ -44,10 +72,18 @@ def _label(batch: dict) -> None:
     doc_md=__doc__,
     params={
         "provinces": Param([], type="array", description="Province codes; empty = all feeds"),
-        "from_date": Param(None, type=["null", "string"], format="date",
-                           description="Start of a manual load (inclusive), instead of the interval"),
-        "to_date": Param(None, type=["null", "string"], format="date",
-                         description="End of a manual load (exclusive)"),
+        "from_date": Param(
+            None,
+            type=["null", "string"],
+            format="date",
+            description="Start of a manual load (inclusive), instead of the interval",
+        ),
+        "to_date": Param(
+            None,
+            type=["null", "string"],
+            format="date",
+            description="End of a manual load (exclusive)",
+        ),
     },
 )
 def procedures_nightly():
@@ -61,36 +97,19 @@ def procedures_nightly():
 
     @task_group(group_id="province")
     def load_province(batch: dict):
-        @task(map_index_template=LABEL, pool=WAREHOUSE_POOL)
-        def extract_dossiers(batch: dict) -> dict:
-            from tthc_warehouse import pipeline
-
-            _label(batch)
-            return pipeline.extract(batch, "dossier", get_current_context()["run_id"])
-
-        @task(map_index_template=LABEL, pool=WAREHOUSE_POOL)
-        def stage_dossiers(extracted: dict) -> dict:
-            from tthc_warehouse import pipeline
-
-            _label(extracted)
-            return pipeline.stage(extracted)
-
-        @task(map_index_template=LABEL, pool=WAREHOUSE_POOL)
-        def publish_dossiers(staged: dict) -> dict:
-            from tthc_warehouse import pipeline
-
-            _label(staged)
-            return pipeline.publish_batch(staged)
-
-        return publish_dossiers(stage_dossiers(extract_dossiers(batch)))
+        for entity in ENTITY_ORDER:
+            extracted = extract.override(task_id=f"extract_{entity}s")(batch, entity)
+            publish.override(task_id=f"publish_{entity}s")(
+                stage.override(task_id=f"stage_{entity}s")(extracted)
+            )
 
     @task(trigger_rule="all_done", pool=WAREHOUSE_POOL)
-    def rebuild_marts(published: list[dict | None]) -> dict:
+    def rebuild_marts() -> dict:
         from tthc_warehouse import pipeline
 
-        return pipeline.rebuild_marts([p for p in published if p])
+        return pipeline.rebuild_marts_for_run(get_current_context()["run_id"])
 
-    rebuild_marts(load_province.expand(batch=plan_batches()))
+    load_province.expand(batch=plan_batches()) >> rebuild_marts()
 
 
 procedures_nightly()

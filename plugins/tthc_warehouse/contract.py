@@ -10,7 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Kind = Literal["text", "int", "bool", "timestamp", "money", "numeric", "status", "timestamptz", "date"]
+Kind = Literal[
+    "text", "int", "bool", "timestamp", "money", "numeric", "status", "timestamptz", "date"
+]
 
 PG_TYPES: dict[str, str] = {
     "text": "text",
@@ -160,8 +162,14 @@ REFUND = Entity(
 INDEX766_SNAPSHOT = Entity(
     name="index766_snapshot",
     core_table="core.fact_index766_snapshot",
-    key=("unit_code", "period_type", "period_start", "indicator_group", "indicator_code",
-         "captured_at"),
+    key=(
+        "unit_code",
+        "period_type",
+        "period_start",
+        "indicator_group",
+        "indicator_code",
+        "captured_at",
+    ),
     columns=(
         Column("unit_code", "text", required=True),
         Column("unit_name", "text", required=True),

@@ -42,8 +42,10 @@ def _bin_dir() -> Path:
     # Found without importing pgserver, whose import has side effects (runtime dirs, locks).
     spec = importlib.util.find_spec("pgserver")
     if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("no warehouse configured and the pgserver package is not installed; "
-                           "set AIRFLOW_CONN_WAREHOUSE or run `make sync`")
+        raise RuntimeError(
+            "no warehouse configured and the pgserver package is not installed; "
+            "set AIRFLOW_CONN_WAREHOUSE or run `make sync`"
+        )
     return Path(spec.submodule_search_locations[0]) / "pginstall" / "bin"
 
 
@@ -53,8 +55,11 @@ def _run_as() -> str | None:
     try:
         pwd.getpwnam(SYSTEM_USER_WHEN_ROOT)
     except KeyError:
-        subprocess.run(["useradd", "--system", "--no-create-home", SYSTEM_USER_WHEN_ROOT],
-                       check=True, capture_output=True)
+        subprocess.run(
+            ["useradd", "--system", "--no-create-home", SYSTEM_USER_WHEN_ROOT],
+            check=True,
+            capture_output=True,
+        )
     return SYSTEM_USER_WHEN_ROOT
 
 
@@ -106,12 +111,37 @@ def ensure_running(root: Path | None = None) -> EmbeddedServer:
         _prepare_for_system_user(root, pgdata, user)
     server = EmbeddedServer(pgdata=pgdata, port=_pick_port(root))
     if not (pgdata / "PG_VERSION").exists():
-        _pg("initdb", ["-D", str(pgdata), "-U", SUPERUSER, "--auth=trust", "--encoding=UTF8",
-                       "--locale=C.UTF-8"], user)
+        _pg(
+            "initdb",
+            [
+                "-D",
+                str(pgdata),
+                "-U",
+                SUPERUSER,
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--locale=C.UTF-8",
+            ],
+            user,
+        )
     if not _is_running(server, user):
         options = f"-h 127.0.0.1 -p {server.port} -k {pgdata}"
-        _pg("pg_ctl", ["-D", str(pgdata), "-w", "-t", "60", "-o", options,
-                       "-l", str(root / "server.log"), "start"], user)
+        _pg(
+            "pg_ctl",
+            [
+                "-D",
+                str(pgdata),
+                "-w",
+                "-t",
+                "60",
+                "-o",
+                options,
+                "-l",
+                str(root / "server.log"),
+                "start",
+            ],
+            user,
+        )
     _ensure_database(server)
     return server
 
@@ -120,7 +150,9 @@ def _ensure_database(server: EmbeddedServer) -> None:
     import psycopg
 
     with psycopg.connect(server.url("postgres"), autocommit=True) as conn:
-        exists = conn.execute("select 1 from pg_database where datname = %s", (DATABASE,)).fetchone()
+        exists = conn.execute(
+            "select 1 from pg_database where datname = %s", (DATABASE,)
+        ).fetchone()
         if not exists:
             conn.execute(f'create database "{DATABASE}"')
 

@@ -40,8 +40,13 @@ def inbox_dir() -> Path:
 
 def _entity_feed(entity: str, spec: dict) -> EntityFeed:
     spec = dict(spec)
-    return EntityFeed(entity=entity, format=spec.pop("format"), path=spec.pop("path", ""),
-                      mapping=spec.pop("mapping", "canonical"), options=spec)
+    return EntityFeed(
+        entity=entity,
+        format=spec.pop("format"),
+        path=spec.pop("path", ""),
+        mapping=spec.pop("mapping", "canonical"),
+        options=spec,
+    )
 
 
 def load_feeds(path: Path | None = None) -> list[ProvinceFeed]:

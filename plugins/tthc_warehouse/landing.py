@@ -56,8 +56,10 @@ def land(sources: list[Path], target: Path, source_label: str) -> Landed:
     """Copy ``sources`` into the landing folder ``target`` unless that exact payload is there."""
     missing = [str(p) for p in sources if not p.is_file()]
     if missing:
-        raise SourceError(f"{source_label}: expected file(s) not delivered: {', '.join(missing[:5])}"
-                          + (f" and {len(missing) - 5} more" if len(missing) > 5 else ""))
+        raise SourceError(
+            f"{source_label}: expected file(s) not delivered: {', '.join(missing[:5])}"
+            + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+        )
     entries = [(p.name, file_sha256(p)) for p in sources]
     checksum = payload_checksum(entries)
     folder = target / checksum[:16]
@@ -68,8 +70,11 @@ def land(sources: list[Path], target: Path, source_label: str) -> Landed:
     staging = Path(tempfile.mkdtemp(prefix=".incoming-", dir=_ensure(target)))
     for path in sources:
         shutil.copyfile(path, staging / path.name)
-    manifest = {"source": source_label, "checksum": checksum,
-                "files": [{"name": n, "sha256": s} for n, s in entries]}
+    manifest = {
+        "source": source_label,
+        "checksum": checksum,
+        "files": [{"name": n, "sha256": s} for n, s in entries],
+    }
     (staging / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1))
     staging.rename(folder)  # atomic: a folder with a manifest is always complete
     return Landed(str(folder), names, checksum, size, reused=False)

@@ -17,7 +17,9 @@ def _columns(conn: psycopg.Connection, table: str) -> list[str]:
     schema, name = table.split(".")
     rows = conn.execute(
         "select column_name from information_schema.columns where table_schema = %s "
-        "and table_name = %s order by ordinal_position", (schema, name)).fetchall()
+        "and table_name = %s order by ordinal_position",
+        (schema, name),
+    ).fetchall()
     return [r[0] for r in rows]
 
 
@@ -28,11 +30,15 @@ def rebuild_month(conn: psycopg.Connection, month: dt.date) -> dict[str, int]:
         for table, path in MONTHLY_MARTS.items():
             target = sql.Identifier(*table.split("."))
             columns = sql.SQL(", ").join(map(sql.Identifier, _columns(conn, table)))
-            conn.execute(sql.SQL("delete from {} where month = %(month)s").format(target),
-                         {"month": month})
+            conn.execute(
+                sql.SQL("delete from {} where month = %(month)s").format(target), {"month": month}
+            )
             cursor = conn.execute(
                 sql.SQL("insert into {} ({}) select {} from ({}) as built").format(
-                    target, columns, columns, sql.SQL(read_sql(path))), {"month": month})
+                    target, columns, columns, sql.SQL(read_sql(path))
+                ),
+                {"month": month},
+            )
             counts[table] = cursor.rowcount
     return counts
 

@@ -150,7 +150,9 @@ def _nulls(index: pd.Index) -> pd.Series:
     return pd.Series(pd.NA, index=index, dtype="string")
 
 
-def _errors(raw: pd.DataFrame, text: pd.Series, bad: pd.Series, column: str, reason: str) -> list[dict]:
+def _errors(
+    raw: pd.DataFrame, text: pd.Series, bad: pd.Series, column: str, reason: str
+) -> list[dict]:
     raw_columns = [c for c in raw.columns if c != ROW_COLUMN]
     return [
         {

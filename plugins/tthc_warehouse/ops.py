@@ -31,12 +31,22 @@ UPDATE_BATCH = """
         timings = timings || %(timings)s::jsonb,
         status = coalesce(%(status)s, status),
         error = coalesce(%(error)s, error),
-        finished_at = case when %(status)s in ('published', 'failed') then now() else finished_at end
+        finished_at = case when %(status)s in ('published', 'failed') then now()
+                      else finished_at end
     where batch_id = %(batch_id)s
 """
 
-FIELDS = ("landing_path", "landing_checksum", "rows_read", "rows_staged", "rows_quarantined",
-          "rows_published", "months_touched", "status", "error")
+FIELDS = (
+    "landing_path",
+    "landing_checksum",
+    "rows_read",
+    "rows_staged",
+    "rows_quarantined",
+    "rows_published",
+    "months_touched",
+    "status",
+    "error",
+)
 
 
 def batch_id(entity: str, province_code: str, start: dt.datetime, end: dt.datetime) -> str:
@@ -49,8 +59,14 @@ def start_batch(conn: psycopg.Connection, **values) -> None:
     conn.commit()
 
 
-def update_batch(conn: psycopg.Connection, batch_id: str, *, stage: str | None = None,
-                 seconds: float | None = None, **values) -> None:
+def update_batch(
+    conn: psycopg.Connection,
+    batch_id: str,
+    *,
+    stage: str | None = None,
+    seconds: float | None = None,
+    **values,
+) -> None:
     params = {f: values.get(f) for f in FIELDS}
     params["batch_id"] = batch_id
     params["timings"] = json.dumps({stage: round(seconds, 3)} if stage else {})
@@ -58,9 +74,27 @@ def update_batch(conn: psycopg.Connection, batch_id: str, *, stage: str | None =
     conn.commit()
 
 
-def record_alert(conn: psycopg.Connection, *, kind: str, message: str, dag_id: str | None = None,
-                 run_id: str | None = None, task_id: str | None = None) -> None:
+def months_touched_by_run(conn: psycopg.Connection, run_id: str) -> list[dt.date]:
+    rows = conn.execute(
+        "select distinct unnest(months_touched) from ops.batch "
+        "where dag_run_id = %s and status = 'published' order by 1",
+        (run_id,),
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def record_alert(
+    conn: psycopg.Connection,
+    *,
+    kind: str,
+    message: str,
+    dag_id: str | None = None,
+    run_id: str | None = None,
+    task_id: str | None = None,
+) -> None:
     conn.execute(
-        "insert into ops.alert (dag_id, run_id, task_id, kind, message) values (%s, %s, %s, %s, %s)",
-        (dag_id, run_id, task_id, kind, message))
+        "insert into ops.alert (dag_id, run_id, task_id, kind, message) "
+        "values (%s, %s, %s, %s, %s)",
+        (dag_id, run_id, task_id, kind, message),
+    )
     conn.commit()

@@ -13,12 +13,16 @@ from pathlib import Path
 
 from tthc_warehouse import landing, marts, ops, publish, staging, warehouse
 from tthc_warehouse.contract import ENTITIES
-from tthc_warehouse.feeds import ProvinceFeed, days_in, inbox_dir, load_feeds
+from tthc_warehouse.feeds import EntityFeed, ProvinceFeed, days_in, inbox_dir, load_feeds
 from tthc_warehouse.landing import Landed
 
 
-def plan_batches(start: dt.datetime, end: dt.datetime, provinces: list[str] | None = None,
-                 feeds: list[ProvinceFeed] | None = None) -> list[dict]:
+def plan_batches(
+    start: dt.datetime,
+    end: dt.datetime,
+    provinces: list[str] | None = None,
+    feeds: list[ProvinceFeed] | None = None,
+) -> list[dict]:
     """One entry per configured province (optionally only ``provinces``) for the interval."""
     feeds = feeds if feeds is not None else load_feeds()
     wanted = set(provinces or [])
@@ -26,19 +30,50 @@ def plan_batches(start: dt.datetime, end: dt.datetime, provinces: list[str] | No
     if unknown:
         raise ValueError(f"no feed configured for province(s) {sorted(unknown)}")
     return [
-        {"province_code": f.province_code, "province_name": f.province_name,
-         "interval_start": start.isoformat(), "interval_end": end.isoformat()}
-        for f in feeds if not wanted or f.province_code in wanted
+        {
+            "province_code": f.province_code,
+            "province_name": f.province_name,
+            "interval_start": start.isoformat(),
+            "interval_end": end.isoformat(),
+        }
+        for f in feeds
+        if not wanted or f.province_code in wanted
     ]
 
 
-def _feed(province_code: str, entity: str):
+def _feed(province_code: str, entity: str) -> EntityFeed:
     feed = next(f for f in load_feeds() if f.province_code == province_code)
     return feed.entities[entity]
 
 
+def has_feed(province_code: str, entity: str) -> bool:
+    return any(f.province_code == province_code and entity in f.entities for f in load_feeds())
+
+
 def _interval(batch: dict) -> tuple[dt.datetime, dt.datetime]:
-    return dt.datetime.fromisoformat(batch["interval_start"]), dt.datetime.fromisoformat(batch["interval_end"])
+    return dt.datetime.fromisoformat(batch["interval_start"]), dt.datetime.fromisoformat(
+        batch["interval_end"]
+    )
+
+
+def _land(
+    feed: EntityFeed, province_code: str, start: dt.datetime, end: dt.datetime, target: Path
+) -> Landed:
+    if feed.format != "http":
+        files = [
+            inbox_dir() / feed.path.format(day=day, province_code=province_code)
+            for day in days_in(start, end)
+        ]
+        return landing.land(files, target, feed.source)
+    from airflow.sdk import BaseHook
+
+    from tthc_warehouse.sources import http_api
+
+    connection = BaseHook.get_connection(feed.options["conn_id"])
+    api = http_api.HttpFeed.from_airflow_connection(connection, feed.options["endpoint"])
+    pages = target / ".fetching"  # resumable: pages already fetched are not asked for again
+    http_api.land_pages(api, start, end, pages)
+    return landing.land_folder(pages, target, feed.source)
 
 
 def extract(batch: dict, entity: str, run_id: str | None = None) -> dict:
@@ -48,15 +83,26 @@ def extract(batch: dict, entity: str, run_id: str | None = None) -> dict:
     feed = _feed(batch["province_code"], entity)
     batch_key = ops.batch_id(entity, batch["province_code"], start, end)
     with warehouse.connect() as conn:
-        ops.start_batch(conn, batch_id=batch_key, source=feed.source, entity=entity,
-                        province_code=batch["province_code"], interval_start=start,
-                        interval_end=end, dag_run_id=run_id)
+        ops.start_batch(
+            conn,
+            batch_id=batch_key,
+            source=feed.source,
+            entity=entity,
+            province_code=batch["province_code"],
+            interval_start=start,
+            interval_end=end,
+            dag_run_id=run_id,
+        )
         target = landing.interval_folder(entity, batch["province_code"], start, end)
-        files = [inbox_dir() / feed.path.format(day=day, province_code=batch["province_code"])
-                 for day in days_in(start, end)]
-        landed = landing.land(files, target, feed.source)
-        ops.update_batch(conn, batch_key, stage="extract", seconds=time.monotonic() - began,
-                         landing_path=landed.folder, landing_checksum=landed.checksum)
+        landed = _land(feed, batch["province_code"], start, end, target)
+        ops.update_batch(
+            conn,
+            batch_key,
+            stage="extract",
+            seconds=time.monotonic() - began,
+            landing_path=landed.folder,
+            landing_checksum=landed.checksum,
+        )
     return {**batch, "entity": entity, "batch_id": batch_key, "landed": landed.to_dict()}
 
 
@@ -68,12 +114,22 @@ def stage(extracted: dict) -> dict:
     table = extracted["batch_id"].replace(":", "_").replace("-", "_").lower()
     with warehouse.connect() as conn:
         result = staging.stage_files(
-            conn, batch_id=extracted["batch_id"], table=table,
-            feed=_feed(extracted["province_code"], entity.name), entity=entity,
-            paths=[Path(p) for p in landed.paths()])
-        ops.update_batch(conn, extracted["batch_id"], stage="stage", seconds=time.monotonic() - began,
-                         rows_read=result.rows_read, rows_staged=result.rows_staged,
-                         rows_quarantined=result.rows_rejected)
+            conn,
+            batch_id=extracted["batch_id"],
+            table=table,
+            feed=_feed(extracted["province_code"], entity.name),
+            entity=entity,
+            paths=[Path(p) for p in landed.paths()],
+        )
+        ops.update_batch(
+            conn,
+            extracted["batch_id"],
+            stage="stage",
+            seconds=time.monotonic() - began,
+            rows_read=result.rows_read,
+            rows_staged=result.rows_staged,
+            rows_quarantined=result.rows_rejected,
+        )
     return {**extracted, "staging": result.to_dict()}
 
 
@@ -81,13 +137,27 @@ def publish_batch(staged: dict) -> dict:
     """Merge the staged batch into core (one transaction) and report the months it touched."""
     began = time.monotonic()
     with warehouse.connect() as conn:
-        result = publish.publish_batch(conn, entity=staged["entity"],
-                                       table=staged["staging"]["table"], batch_id=staged["batch_id"])
-        ops.update_batch(conn, staged["batch_id"], stage="publish", seconds=time.monotonic() - began,
-                         rows_published=result.rows_published, status="published",
-                         months_touched=[dt.date.fromisoformat(m) for m in result.months_touched])
-    return {"batch_id": staged["batch_id"], "province_code": staged["province_code"],
-            "entity": staged["entity"], **result.to_dict()}
+        result = publish.publish_batch(
+            conn,
+            entity=staged["entity"],
+            table=staged["staging"]["table"],
+            batch_id=staged["batch_id"],
+        )
+        ops.update_batch(
+            conn,
+            staged["batch_id"],
+            stage="publish",
+            seconds=time.monotonic() - began,
+            rows_published=result.rows_published,
+            status="published",
+            months_touched=[dt.date.fromisoformat(m) for m in result.months_touched],
+        )
+    return {
+        "batch_id": staged["batch_id"],
+        "province_code": staged["province_code"],
+        "entity": staged["entity"],
+        **result.to_dict(),
+    }
 
 
 def mark_failed(batch_id: str, error: str) -> None:
@@ -95,8 +165,8 @@ def mark_failed(batch_id: str, error: str) -> None:
         ops.update_batch(conn, batch_id, status="failed", error=error[:2000])
 
 
-def rebuild_marts(published: list[dict]) -> dict:
-    """Rebuild every monthly mart for the union of the months the batches touched."""
-    months = sorted({dt.date.fromisoformat(m) for p in published if p for m in p["months_touched"]})
+def rebuild_marts_for_run(run_id: str) -> dict:
+    """Rebuild every monthly mart for the months that the run's published batches touched."""
     with warehouse.connect() as conn:
+        months = ops.months_touched_by_run(conn, run_id)
         return marts.rebuild_months(conn, months)

@@ -14,8 +14,10 @@ from tthc_warehouse.staging import drop_staging_table, staging_identifier
 # entity -> statements run in order inside the publish transaction
 PUBLISH_STATEMENTS = {
     "dossier": ("publish/fact_dossier.sql", "publish/fact_dossier_status_event.sql"),
+    "payment": ("publish/fact_payment.sql",),
+    "refund": ("publish/fact_refund.sql",),
 }
-MONTHS_TOUCHED = {"dossier": "publish/dossier_months_touched.sql"}
+MONTHS_TOUCHED = {entity: f"publish/{entity}_months_touched.sql" for entity in PUBLISH_STATEMENTS}
 
 
 @dataclass
@@ -36,7 +38,9 @@ def months_touched(conn: psycopg.Connection, entity: str, table: str) -> list[dt
     return [row[0] for row in rows]
 
 
-def publish_batch(conn: psycopg.Connection, *, entity: str, table: str, batch_id: str) -> PublishResult:
+def publish_batch(
+    conn: psycopg.Connection, *, entity: str, table: str, batch_id: str
+) -> PublishResult:
     """All of the batch or nothing: the merge and the staging drop commit together."""
     with conn.transaction():
         months = months_touched(conn, entity, table)

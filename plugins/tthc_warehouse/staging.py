@@ -16,7 +16,8 @@ from tthc_warehouse.contract import Entity
 from tthc_warehouse.feeds import EntityFeed, load_mapping
 from tthc_warehouse.normalize import normalize_chunk
 from tthc_warehouse.sources.base import ROW_COLUMN
-from tthc_warehouse.sources.files import READERS
+from tthc_warehouse.sources.files import READERS, map_headers
+from tthc_warehouse.sources.http_api import read_landed_pages
 
 QUARANTINE_INSERT = """
     insert into quarantine.rejected_row
@@ -42,12 +43,19 @@ def staging_identifier(table: str) -> sql.Composable:
 
 def create_staging_table(conn: psycopg.Connection, table: str, entity: Entity) -> None:
     """A fresh unlogged table: WAL-free, and dropped after publish."""
-    columns = [sql.SQL("{} bigint not null").format(sql.Identifier(ROW_COLUMN)),
-               sql.SQL("{} text not null").format(sql.Identifier("_file"))]
-    columns += [sql.SQL("{} {}").format(sql.Identifier(c.name), sql.SQL(c.pg_type)) for c in entity.columns]
+    columns = [
+        sql.SQL("{} bigint not null").format(sql.Identifier(ROW_COLUMN)),
+        sql.SQL("{} text not null").format(sql.Identifier("_file")),
+    ]
+    columns += [
+        sql.SQL("{} {}").format(sql.Identifier(c.name), sql.SQL(c.pg_type)) for c in entity.columns
+    ]
     conn.execute(sql.SQL("drop table if exists {}").format(staging_identifier(table)))
-    conn.execute(sql.SQL("create unlogged table {} ({})").format(
-        staging_identifier(table), sql.SQL(", ").join(columns)))
+    conn.execute(
+        sql.SQL("create unlogged table {} ({})").format(
+            staging_identifier(table), sql.SQL(", ").join(columns)
+        )
+    )
 
 
 def copy_rows(conn: psycopg.Connection, table: str, rows: pd.DataFrame) -> None:
@@ -57,32 +65,60 @@ def copy_rows(conn: psycopg.Connection, table: str, rows: pd.DataFrame) -> None:
     buffer = io.StringIO()
     rows.to_csv(buffer, index=False, header=False, date_format="%Y-%m-%d %H:%M:%S")
     statement = sql.SQL("copy {} ({}) from stdin (format csv)").format(
-        staging_identifier(table), sql.SQL(", ").join(map(sql.Identifier, rows.columns)))
+        staging_identifier(table), sql.SQL(", ").join(map(sql.Identifier, rows.columns))
+    )
     with conn.cursor().copy(statement) as copy:
         copy.write(buffer.getvalue())
 
 
 def read_raw(feed: EntityFeed, entity: Entity, path: Path) -> Iterator[pd.DataFrame]:
+    """Raw chunks of one landed file, columns mapped to canonical names."""
     mapping = load_mapping(feed.mapping)
-    reader = READERS["jsonl" if feed.format == "http" else feed.format]
+    if feed.format == "http":
+        for chunk in read_landed_pages([path]):
+            columns = map_headers(
+                path.name, [c for c in chunk.columns if c != ROW_COLUMN], mapping, entity.required
+            )
+            yield chunk[[ROW_COLUMN, *columns]].rename(columns=columns)
+        return
     options = {k: v for k, v in feed.options.items() if k in ("delimiter", "encoding", "sheet")}
-    return reader(path, mapping, entity.required, **options)
+    yield from READERS[feed.format](path, mapping, entity.required, **options)
 
 
-def quarantine_parse_errors(conn: psycopg.Connection, batch_id: str, entity: Entity, file: str,
-                            errors: list[dict]) -> None:
-    rows = [(batch_id, entity.name, file, e["row"], e["column"], "parse",
-             f"{file} row {e['row']} column {e['column']}: {e['reason']} ({e['value']!r})",
-             json.dumps(e["raw"], ensure_ascii=False)) for e in errors]
+def quarantine_parse_errors(
+    conn: psycopg.Connection, batch_id: str, entity: Entity, file: str, errors: list[dict]
+) -> None:
+    rows = [
+        (
+            batch_id,
+            entity.name,
+            file,
+            e["row"],
+            e["column"],
+            "parse",
+            f"{file} row {e['row']} column {e['column']}: {e['reason']} ({e['value']!r})",
+            json.dumps(e["raw"], ensure_ascii=False),
+        )
+        for e in errors
+    ]
     with conn.cursor() as cur:
         cur.executemany(QUARANTINE_INSERT, rows)
 
 
-def stage_files(conn: psycopg.Connection, *, batch_id: str, table: str, feed: EntityFeed,
-                entity: Entity, paths: list[Path]) -> StageResult:
+def stage_files(
+    conn: psycopg.Connection,
+    *,
+    batch_id: str,
+    table: str,
+    feed: EntityFeed,
+    entity: Entity,
+    paths: list[Path],
+) -> StageResult:
     """Load every landed file of one batch into its staging table, in one transaction."""
-    conn.execute("delete from quarantine.rejected_row where batch_id = %s and entity = %s",
-                 (batch_id, entity.name))
+    conn.execute(
+        "delete from quarantine.rejected_row where batch_id = %s and entity = %s",
+        (batch_id, entity.name),
+    )
     create_staging_table(conn, table, entity)
     read = staged = rejected = 0
     for path in paths:

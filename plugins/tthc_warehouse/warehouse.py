@@ -37,7 +37,11 @@ def normalise_url(value: str) -> str:
     if value.startswith("{"):
         return _from_json(value)
     parts = urlsplit(value)
-    scheme = "postgresql" if parts.scheme in ("postgres", "postgresql", "postgresql+psycopg") else parts.scheme
+    scheme = (
+        "postgresql"
+        if parts.scheme in ("postgres", "postgresql", "postgresql+psycopg")
+        else parts.scheme
+    )
     # Airflow URIs may carry extras as query args that libpq does not know; keep only libpq ones.
     return urlunsplit((scheme, parts.netloc, parts.path, parts.query, ""))
 
@@ -69,7 +73,9 @@ def redact(value: str) -> str:
 
 
 @contextmanager
-def connect(role: str | None = LOADER_ROLE, *, autocommit: bool = False) -> Iterator[psycopg.Connection]:
+def connect(
+    role: str | None = LOADER_ROLE, *, autocommit: bool = False
+) -> Iterator[psycopg.Connection]:
     """A psycopg connection acting as ``role`` (the loader by default) when that role exists."""
     with psycopg.connect(url(), autocommit=autocommit, application_name="tthc_warehouse") as conn:
         if role:

@@ -100,8 +100,8 @@ class PagedApiServer:
             self._stopping.clear()
             self._httpd = _Server(("127.0.0.1", 0), _Handler)
             self._httpd.api = self
-            self._thread = threading.Thread(target=self._httpd.serve_forever,
-                                            name="paged-api", daemon=True)
+            self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,),
+                                            name="paged-api", daemon=True)  # quick stop()
             self._thread.start()
         return self
 
@@ -180,7 +180,8 @@ class PagedApiServer:
             return
         if action.isdigit():
             extra = {"Retry-After": arg} if action == "429" and arg else {}
-            return _send(handler, record, int(action), _error_body(f"scripted {action}"), extra=extra)
+            body = _error_body(f"scripted {action}")
+            return _send(handler, record, int(action), body, extra=extra)
         if action == "delay" and self._stopping.wait(float(arg or 1)):
             return  # stopping: the client gave up long ago
         try:

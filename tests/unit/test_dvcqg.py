@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import pickle
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -192,8 +193,13 @@ def _malformed() -> list[Any]:
         pytest.param(DVC, _edited(DVC, lambda d: d["data"]["children"][3].pop("departmentCode")),
                      "data.children[3].departmentCode", "missing", id="child-without-code"),
         pytest.param(DVC, _edited(DVC, lambda d: d["data"]["children"][7].update(totalOnTime="9")),
-                     "data.children[7].totalOnTime", "expected a finite number", id="number-as-text"),
-        pytest.param(DVC, dvc.replace(b'"ratio":78.38', b'"ratio":NaN'), "data.parent.ratio", "NaN", id="nan"),
+                     "data.children[7].totalOnTime", "expected a finite number",
+                     id="number-as-text"),
+        pytest.param(DVC, dvc.replace(b'"ratio":78.38', b'"ratio":NaN'), "data.parent.ratio",
+                     "NaN", id="nan"),
+        pytest.param(DVC, _edited(DVC, lambda d: d["data"]["children"][9].update(
+                     departmentCode="H44.01")), "data.children[9].departmentCode",
+                     "repeats data.children[0]", id="duplicate-unit"),
         pytest.param(DIGITIZED, _edited(DIGITIZED, lambda d: d["data"].pop("overview")),
                      "data.overview", "missing", id="no-overview"),
         pytest.param(DIGITIZED,
@@ -217,6 +223,7 @@ def test_malformed_response_names_source_and_path(
     assert message.startswith(f"{source}: {path}: "), message
     assert detail in message
     assert err.value.path == path
+    assert pickle.loads(pickle.dumps(err.value)).args == err.value.args
 
 
 def test_transparency_item_without_id_fails_with_path() -> None:

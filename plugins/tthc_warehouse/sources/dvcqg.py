@@ -24,10 +24,12 @@ class Index766FormatError(SourceError):
     """A portal response that cannot be read as an index-766 snapshot."""
 
     def __init__(self, source: str, path: str, problem: str):
-        self.source = source
-        self.path = path
-        self.problem = problem
+        self.source, self.path, self.problem = source, path, problem
         super().__init__(f"{source}: {path}: {problem}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keeps the error picklable across worker processes despite the 3-argument constructor.
+        return type(self), (self.source, self.path, self.problem)
 
 
 @dataclass(frozen=True)
@@ -54,8 +56,8 @@ GROUPS: dict[str, _Group] = {
                                              carries_score=True),), ("score", "maxScore")),
     # Children carry scores only; the province node also has channel counters (DOMAIN §4,
     # online submission rate = channel 2 / received).
-    "provide-online": _Group(
-        "tree", (_Counter("ONLINE_SUBMISSION", "channelOnlineSum", "channelTotalSum", True),)),
+    "provide-online": _Group("tree", (_Counter("ONLINE_SUBMISSION", "channelOnlineSum",
+                                               "channelTotalSum", parent_only=True),)),
     "online-payment": _Group("tree", (_Counter("ONLINE_PAYMENT", "totalDossierOnlinePaymentSuccess",
                                                "totalDossierFinancialObligation"),)),
     # transparency and handling items have no departmentCode (only departmentId).
@@ -65,7 +67,6 @@ GROUPS: dict[str, _Group] = {
 }
 _ALIASES = {"dvc-progress-tree": "dvc-progress", "provide-online-tree": "provide-online",
             "formality-online-payment-tree": "online-payment"}
-_CATALOGUE = "formalities"
 
 
 class _Unit(NamedTuple):
@@ -93,7 +94,7 @@ def canonical_group(group: str, source: str) -> str:
     """Map a group name or fixture file-name stem ("dvc-progress-tree.month-all") to its name."""
     stem = group.split(".", 1)[0]
     name = _ALIASES.get(stem, stem)
-    if name == _CATALOGUE:
+    if name == "formalities":
         _fail(source, "group", f"{group!r} is the procedure catalogue, not a 766 score group")
     if name not in GROUPS:
         raise ValueError(f"unknown index-766 group {group!r}; expected one of {sorted(GROUPS)}")

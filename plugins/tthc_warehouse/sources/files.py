@@ -23,7 +23,9 @@ def header_key(name: str) -> str:
     return " ".join(unicodedata.normalize("NFC", str(name)).casefold().split())
 
 
-def map_headers(file: str, headers: list[str], mapping: dict[str, str], required: list[str]) -> dict[str, str]:
+def map_headers(
+    file: str, headers: list[str], mapping: dict[str, str], required: list[str]
+) -> dict[str, str]:
     """Source header -> canonical column; fails naming the file and the missing columns."""
     wanted = {header_key(src): canon for src, canon in mapping.items()}
     wanted.update({header_key(canon): canon for canon in mapping.values()})
@@ -65,9 +67,15 @@ def _finish(frame: pd.DataFrame, columns: dict[str, str], first_row: int) -> pd.
     return frame
 
 
-def read_csv(path: Path, mapping: dict[str, str], required: list[str], *,
-             delimiter: str | None = None, encoding: str | None = None,
-             chunk_rows: int = CHUNK_ROWS) -> Iterator[pd.DataFrame]:
+def read_csv(
+    path: Path,
+    mapping: dict[str, str],
+    required: list[str],
+    *,
+    delimiter: str | None = None,
+    encoding: str | None = None,
+    chunk_rows: int = CHUNK_ROWS,
+) -> Iterator[pd.DataFrame]:
     """Chunks of raw strings; row numbers are file lines (the header is line 1)."""
     with path.open("rb") as fh:
         sample = fh.read(SNIFF_BYTES)
@@ -75,8 +83,15 @@ def read_csv(path: Path, mapping: dict[str, str], required: list[str], *,
     head = sample.decode(encoding, errors="replace")
     sep = detect_delimiter(head, delimiter)
     try:
-        reader = pd.read_csv(path, sep=sep, encoding=encoding, dtype=str, keep_default_na=False,
-                             chunksize=chunk_rows, encoding_errors="strict")
+        reader = pd.read_csv(
+            path,
+            sep=sep,
+            encoding=encoding,
+            dtype=str,
+            keep_default_na=False,
+            chunksize=chunk_rows,
+            encoding_errors="strict",
+        )
         line = 2
         columns: dict[str, str] | None = None
         for chunk in reader:
@@ -87,7 +102,9 @@ def read_csv(path: Path, mapping: dict[str, str], required: list[str], *,
             line += len(chunk)
         if columns is None:  # header only: still check the columns
             headers = pd.read_csv(path, sep=sep, encoding=encoding, nrows=0).columns
-            map_headers(path.name, [unicodedata.normalize("NFC", h) for h in headers], mapping, required)
+            map_headers(
+                path.name, [unicodedata.normalize("NFC", h) for h in headers], mapping, required
+            )
     except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise SourceError(f"{path.name}: cannot read as CSV ({encoding}, {sep!r}): {exc}") from exc
 
@@ -106,8 +123,14 @@ def _cell_text(value: object) -> str | None:
     return str(value)
 
 
-def read_xlsx(path: Path, mapping: dict[str, str], required: list[str], *,
-              sheet: int = 0, chunk_rows: int = CHUNK_ROWS) -> Iterator[pd.DataFrame]:
+def read_xlsx(
+    path: Path,
+    mapping: dict[str, str],
+    required: list[str],
+    *,
+    sheet: int = 0,
+    chunk_rows: int = CHUNK_ROWS,
+) -> Iterator[pd.DataFrame]:
     """First sheet (or ``sheet``) of a workbook; row numbers are the sheet's row numbers."""
     from python_calamine import CalamineWorkbook
 
@@ -121,13 +144,16 @@ def read_xlsx(path: Path, mapping: dict[str, str], required: list[str], *,
     columns = map_headers(path.name, headers, mapping, required)
     row = 2
     while batch := list(islice(rows, chunk_rows)):
-        frame = pd.DataFrame([[_cell_text(v) for v in r] for r in batch], columns=headers, dtype=object)
+        frame = pd.DataFrame(
+            [[_cell_text(v) for v in r] for r in batch], columns=headers, dtype=object
+        )
         yield _finish(frame, columns, row)
         row += len(batch)
 
 
-def read_jsonl(path: Path, mapping: dict[str, str], required: list[str], *,
-               chunk_rows: int = CHUNK_ROWS) -> Iterator[pd.DataFrame]:
+def read_jsonl(
+    path: Path, mapping: dict[str, str], required: list[str], *, chunk_rows: int = CHUNK_ROWS
+) -> Iterator[pd.DataFrame]:
     """One JSON object per line; row numbers are line numbers. A bad line fails the file."""
     with path.open(encoding="utf-8-sig") as fh:
         line_no = 0
@@ -148,11 +174,20 @@ def _json_record(path: Path, line_no: int, text: str) -> dict:
         raise SourceError(f"{path.name}: line {line_no} is not valid JSON: {exc.msg}") from exc
     if not isinstance(record, dict):
         raise SourceError(f"{path.name}: line {line_no} is not a JSON object")
-    return {ROW_COLUMN: line_no, **{k: _cell_text(v) if not isinstance(v, (dict, list))
-                                    else json.dumps(v, ensure_ascii=False) for k, v in record.items()}}
+    return {
+        ROW_COLUMN: line_no,
+        **{
+            k: _cell_text(v)
+            if not isinstance(v, (dict, list))
+            else json.dumps(v, ensure_ascii=False)
+            for k, v in record.items()
+        },
+    }
 
 
-def _records_frame(file: str, records: list[dict], mapping: dict[str, str], required: list[str]) -> pd.DataFrame:
+def _records_frame(
+    file: str, records: list[dict], mapping: dict[str, str], required: list[str]
+) -> pd.DataFrame:
     frame = pd.DataFrame.from_records(records)
     headers = [c for c in frame.columns if c != ROW_COLUMN]
     columns = map_headers(file, headers, mapping, required)

@@ -250,7 +250,8 @@ COMMENTS = [
     "'Monthly compliance per province at receipt time (chỉ số tuân thủ theo tháng)'",
     "comment on column mart.monthly_compliance.province_code is "
     "'Statistics-office province code at receipt time (mã tỉnh)'",
-    "comment on column mart.monthly_compliance.province_name is 'Province name (tên tỉnh)'",
+    "comment on column mart.monthly_compliance.province_name is "
+    "'Province name (tên tỉnh)'",
     "comment on column mart.monthly_compliance.month is 'First day of the month of receipt (tháng)'",
     "comment on column mart.monthly_compliance.dossiers_received is "
     "'Dossiers received in the month (số hồ sơ tiếp nhận)'",

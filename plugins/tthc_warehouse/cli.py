@@ -1,0 +1,131 @@
+"""`tthc`: the project's command line (migrate, simulate, run, demo, status, psql, ...)."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import shutil
+import sys
+
+from tthc_warehouse import localenv, warehouse
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Bring the warehouse schema to the newest revision and refresh reference data."""
+    from tthc_warehouse import migrate, reference
+
+    url = warehouse.url()
+    migrate.upgrade(url)
+    with warehouse.connect(role=None) as conn:
+        counts = reference.load_reference(conn)
+        conn.commit()
+    print(
+        f"warehouse {warehouse.redact(url)} at revision {migrate.current(url)}; "
+        + ", ".join(f"{t} {n} rows" for t, n in counts.items())
+    )
+    return 0
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    """Write the ten provinces' simulated feeds into the inbox."""
+    from tthc_warehouse import simulator
+    from tthc_warehouse.feeds import inbox_dir
+
+    inbox = args.inbox or inbox_dir()
+    summary = simulator.generate(inbox, seed=args.seed, scale=args.scale)
+    print(f"simulated feeds written to {inbox}")
+    print(summary.describe() if hasattr(summary, "describe") else summary)
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run the nightly DAG once over [from, to) with dag.test()."""
+    from tthc_warehouse import runner
+
+    state = runner.run_nightly(args.from_date, args.to_date, args.province, quiet=not args.verbose)
+    print(f"procedures_nightly {args.from_date} .. {args.to_date}: {state}")
+    return 0 if state == "success" else 1
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from tthc_warehouse import demo
+
+    return demo.main(scale=args.scale, seed=args.seed, verbose=args.verbose)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """Latest batches and quarantined rows, as a person on call wants them."""
+    from tthc_warehouse import report_text
+
+    with warehouse.connect(role=None) as conn:
+        print(report_text.status(conn, limit=args.limit))
+    return 0
+
+
+def cmd_warehouse_url(args: argparse.Namespace) -> int:
+    """Print a PostgreSQL URL a BI tool or psql can use."""
+    print(warehouse.url())
+    return 0
+
+
+def cmd_psql(args: argparse.Namespace) -> int:
+    """Open psql on the warehouse (the embedded server's own psql when none is installed)."""
+    url = warehouse.url()
+    psql = shutil.which("psql")
+    if psql is None:
+        from tthc_warehouse import embedded
+
+        psql = str(embedded.ensure_running().bin_dir / "psql")
+    os.execv(psql, [psql, url, *args.psql_args])
+    return 0
+
+
+def _date(text: str) -> dt.date:
+    return dt.date.fromisoformat(text)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tthc", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("migrate", help=cmd_migrate.__doc__).set_defaults(func=cmd_migrate)
+    sim = commands.add_parser("simulate", help=cmd_simulate.__doc__)
+    sim.add_argument("--inbox", type=lambda p: __import__("pathlib").Path(p))
+    sim.add_argument("--seed", type=int, default=766)
+    sim.add_argument("--scale", type=float, default=0.2)
+    sim.set_defaults(func=cmd_simulate)
+    run = commands.add_parser("run", help=cmd_run.__doc__)
+    run.add_argument(
+        "--from", dest="from_date", type=_date, required=True, help="YYYY-MM-DD, inclusive"
+    )
+    run.add_argument(
+        "--to", dest="to_date", type=_date, required=True, help="YYYY-MM-DD, exclusive"
+    )
+    run.add_argument("--province", action="append", help="province code; repeat; default all")
+    run.add_argument("--verbose", action="store_true", help="show Airflow's task logs")
+    run.set_defaults(func=cmd_run)
+    demo = commands.add_parser("demo", help="simulate, load Jan-Sep 2024, print the figures")
+    demo.add_argument("--seed", type=int, default=766)
+    demo.add_argument("--scale", type=float, default=0.2)
+    demo.add_argument("--verbose", action="store_true")
+    demo.set_defaults(func=cmd_demo)
+    status = commands.add_parser("status", help=cmd_status.__doc__)
+    status.add_argument("--limit", type=int, default=20)
+    status.set_defaults(func=cmd_status)
+    commands.add_parser("warehouse-url", help=cmd_warehouse_url.__doc__).set_defaults(
+        func=cmd_warehouse_url
+    )
+    psql = commands.add_parser("psql", help=cmd_psql.__doc__)
+    psql.add_argument("psql_args", nargs=argparse.REMAINDER)
+    psql.set_defaults(func=cmd_psql)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    localenv.configure()
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,108 @@
+"""The portal's published Decision-766 digitization snapshots, one file per province and month.
+
+The portal counts almost what the warehouse counts: a few dossiers more or less per month, and in
+the last month the dossiers of the final working days have not reached it yet (sync lag). District
+units are left out of ``evaluation`` (the renderer knows PROVINCE and COMMUNE levels only, as the
+real 2026 response does) but are counted in the province overview.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from tthc_warehouse.simulator.calibrate import violates_766
+from tthc_warehouse.simulator.catalogue import DISTRICTS, Agency
+from tthc_warehouse.simulator.clock import Clock
+from tthc_warehouse.simulator.dossiers import FINISHED, Dossier
+from tthc_warehouse.simulator.params import PORTAL, Profile
+from tthc_warehouse.sources.dvcqg import render_digitization_response
+
+DIGITIZED = "SO_HOA_GIAY_TO_GIAI_QUYET"  # the 766 digitization rate (numerator/denominator)
+E_RESULT = "ORIGINAL_RESULT_AVAILABLE"
+# Metrics the warehouse does not compute: the portal's own shares, drawn per unit and month.
+OTHER_SHARES = {"REUSED_DIGITIZED_DATA": (0.01, 0.15), "SYNCED_WITH_DVCQG_PERSONAL_STORAGE":
+                (0.0, 0.05), "CITIZEN_DATA_CONNECTED_DOSSIER": (0.3, 0.6)}
+_LEVELS = {"province": "PROVINCE", "commune": "COMMUNE"}
+
+
+def months(start: dt.date, end: dt.date) -> list[dt.date]:
+    first = start.replace(day=1)
+    out = []
+    while first < end:
+        out.append(first)
+        first = (first + dt.timedelta(days=32)).replace(day=1)
+    return out
+
+
+def _counts(dossiers: list[Dossier], month: dt.date, cutoff: dt.datetime) -> dict[str, list[int]]:
+    """processing unit -> [synced received, 766 digitized, with e-result] for the month."""
+    out: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for d in dossiers:
+        at = d.received_at
+        if d.role != "synced" or at is None or at >= cutoff or (at.year, at.month) != (
+                month.year, month.month):
+            continue
+        row = out[d.processing.code]
+        row[0] += 1
+        row[1] += not violates_766(d)
+        row[2] += d.status in FINISHED and d.result_digitized
+    return out
+
+
+def _miscount(rng: random.Random, counts: dict[str, list[int]], agencies: list[Agency]) -> None:
+    """The portal counted a few dossiers more or fewer in one unit."""
+    busy = [a.code for a in agencies if counts.get(a.code, [0])[0] > 0]
+    if not busy:
+        return
+    row = counts[rng.choice(busy)]
+    delta = rng.randint(*PORTAL["miscount"]) * rng.choice((-1, 1))  # type: ignore[misc]
+    delta = max(delta, -row[0] + 1)
+    row[0] += delta
+    row[1] = min(max(row[1] + delta, 0), row[0])
+    row[2] = min(row[2], row[0])
+
+
+def _metrics(rng: random.Random, row: list[int], procedures: int) -> dict[str, tuple[int, int]]:
+    total, digitized, eresult = row
+    out = {E_RESULT: (eresult, total), DIGITIZED: (digitized, total)}
+    for code, (low, high) in OTHER_SHARES.items():
+        out[code] = (round(total * rng.uniform(low, high)), total)
+    out["CITIZEN_DATA_CONNECTED_FORMALITY"] = (rng.randint(0, procedures), procedures)
+    return out
+
+
+def _unit(rng: random.Random, agency: Agency, row: list[int]) -> dict[str, Any]:
+    return {"departmentCode": agency.portal_code, "departmentName": agency.name,
+            "departmentLevel": _LEVELS[agency.level], **_metrics(rng, row, rng.randint(3, 12))}
+
+
+def render_month(rng: random.Random, profile: Profile, agencies: list[Agency],
+                 counts: dict[str, list[int]]) -> str:
+    """One month's response: overview = all units' counts, evaluation = listed units."""
+    total = [sum(c[i] for c in counts.values()) for i in range(3)]
+    province = {"departmentCode": profile.portal_code,
+                "departmentName": f"UBND tỉnh {DISTRICTS[profile.code][0]}",
+                **_metrics(rng, total, rng.randint(20, 30))}
+    units = [_unit(rng, a, counts.get(a.code, [0, 0, 0])) for a in agencies if a.level in _LEVELS]
+    return render_digitization_response(province, units)
+
+
+def write_snapshots(inbox: Path, rng: random.Random, profile: Profile, agencies: list[Agency],
+                    dossiers: list[Dossier], clock: Clock) -> list[Path]:
+    """inbox/dvcqg/<code>/dossier-digitized-YYYY-MM.json for every month of the period."""
+    folder = inbox / "dvcqg" / profile.code
+    folder.mkdir(parents=True, exist_ok=True)
+    lag = clock.period_workdays()[-int(PORTAL["sync_lag_days"])]  # type: ignore[call-overload]
+    cutoff = dt.datetime.combine(lag, dt.time())
+    paths = []
+    for month in months(clock.start, clock.end):
+        counts = _counts(dossiers, month, cutoff)
+        _miscount(rng, counts, agencies)
+        path = folder / f"dossier-digitized-{month:%Y-%m}.json"
+        path.write_text(render_month(rng, profile, agencies, counts), encoding="utf-8")
+        paths.append(path)
+    return paths

@@ -1,0 +1,26 @@
+-- Merge one staged batch of payment-platform transactions into core; newest update wins.
+with latest as (
+    select distinct on (transaction_id) *
+    from {staging}
+    order by transaction_id, source_updated_at desc, _file desc, _row desc
+)
+
+insert into core.fact_payment as target (
+    transaction_id, dossier_code, province_code, amount, paid_at, gateway, status, steps,
+    source_updated_at, batch_id
+)
+select
+    transaction_id, dossier_code, province_code, amount, paid_at, gateway, status, steps,
+    source_updated_at, %(batch_id)s
+from latest
+on conflict (transaction_id) do update set
+    dossier_code = excluded.dossier_code,
+    province_code = excluded.province_code,
+    amount = excluded.amount,
+    paid_at = excluded.paid_at,
+    gateway = excluded.gateway,
+    status = excluded.status,
+    steps = excluded.steps,
+    source_updated_at = excluded.source_updated_at,
+    batch_id = excluded.batch_id
+where excluded.source_updated_at > target.source_updated_at

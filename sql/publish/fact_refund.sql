@@ -1,0 +1,28 @@
+-- Merge one staged batch of fee refunds into core; newest update wins (pending -> completed).
+with latest as (
+    select distinct on (refund_id) *
+    from {staging}
+    order by refund_id, source_updated_at desc, _file desc, _row desc
+)
+
+insert into core.fact_refund as target (
+    refund_id, transaction_id, dossier_code, province_code, reason, requested_at, amount,
+    method, status, completed_at, source_updated_at, batch_id
+)
+select
+    refund_id, transaction_id, dossier_code, province_code, reason, requested_at, amount,
+    method, status, completed_at, source_updated_at, %(batch_id)s
+from latest
+on conflict (refund_id) do update set
+    transaction_id = excluded.transaction_id,
+    dossier_code = excluded.dossier_code,
+    province_code = excluded.province_code,
+    reason = excluded.reason,
+    requested_at = excluded.requested_at,
+    amount = excluded.amount,
+    method = excluded.method,
+    status = excluded.status,
+    completed_at = excluded.completed_at,
+    source_updated_at = excluded.source_updated_at,
+    batch_id = excluded.batch_id
+where excluded.source_updated_at > target.source_updated_at

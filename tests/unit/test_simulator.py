@@ -1,0 +1,199 @@
+"""The feed simulator: deterministic files, the published 766 rates, readable by our own readers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tthc_warehouse import contract
+from tthc_warehouse.feeds import load_feeds, load_mapping
+from tthc_warehouse.normalize import normalize_chunk
+from tthc_warehouse.simulator import Summary, generate
+from tthc_warehouse.sources.dvcqg import parse_response
+from tthc_warehouse.sources.files import READERS
+
+pytestmark = pytest.mark.unit
+
+SCALE = 0.05
+START, END = dt.datetime(2024, 1, 1), dt.datetime(2024, 10, 1)
+# seed/conference-article.txt: first 9 months of 2024, in percent.
+PUBLISHED = {"52": "89.51", "30": "88.32", "02": "85.86", "96": "84.70", "11": "75.60",
+             "44": "74.02", "49": "73.44", "40": "72.47", "27": "65.67", "46": "55.15"}
+MEETS = {"52", "30", "02", "96"}
+FEEDS = load_feeds()
+FILE_PROVINCES = [f for f in FEEDS if f.entities["dossier"].format != "http"]
+CANONICAL = {name: name for name in contract.DOSSIER.column_names}
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Summary]:
+    inbox = tmp_path_factory.mktemp("inbox")
+    return inbox, generate(inbox, seed=766, scale=SCALE)
+
+
+def _digests(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def _rate(numerator: int, denominator: int) -> Decimal:
+    return (Decimal(100 * numerator) / denominator).quantize(Decimal("0.01"), ROUND_HALF_UP)
+
+
+def _read_dossiers(inbox: Path, feed) -> tuple[pd.DataFrame, list[dict]]:
+    """Every daily dossier file through the project's reader and normalizer."""
+    spec = feed.entities["dossier"]
+    # files.map_headers accepts a canonical header only when the mapping names it, so the empty
+    # "canonical" mapping rejects every canonical file (see the xfail test below): spell it out.
+    mapping = load_mapping(spec.mapping) or CANONICAL
+    frames = []
+    day = START.date()
+    while day < END.date():
+        path = inbox / spec.path.format(day=day, province_code=feed.province_code)
+        for raw in READERS[spec.format](path, mapping, contract.DOSSIER.required, **spec.options):
+            frames.append(raw.assign(_file=path.name))  # errors then name their file
+        day += dt.timedelta(days=1)
+    # One normalize call over all days: the same parsing, without its per-call overhead.
+    chunk = normalize_chunk(pd.concat(frames, ignore_index=True), contract.DOSSIER)
+    return chunk.rows, chunk.errors
+
+
+def _rates_from_rows(rows: pd.DataFrame) -> tuple[Decimal, Decimal]:
+    """(766 rate, provincial rate) with the warehouse's rules: newest source_updated_at wins."""
+    latest = rows.sort_values("source_updated_at").drop_duplicates("dossier_code", keep="last")
+    received = latest[(latest.received_at >= START) & (latest.received_at < END)]
+    synced = received[received.synced_to_portal.fillna(True)]
+    paper_done = synced.requires_paper_result.fillna(False) & synced.status.isin([9, 10])
+    ok = synced.components_digitized.fillna(False) & (
+        ~paper_done | synced.result_digitized.fillna(False))
+    components = received.components_digitized.fillna(False)
+    return _rate(int(ok.sum()), len(synced)), _rate(int(components.sum()), len(received))
+
+
+def test_same_seed_gives_byte_identical_files(generated, tmp_path: Path) -> None:
+    inbox, _ = generated
+    generate(tmp_path / "again", seed=766, scale=SCALE)
+    first, second = _digests(inbox), _digests(tmp_path / "again")
+    assert len(first) > 8000
+    assert first == second
+
+
+def test_another_seed_gives_other_files(generated, tmp_path: Path) -> None:
+    inbox, _ = generated
+    hue = [f for f in FEEDS if f.province_code == "46"]
+    generate(tmp_path / "other", seed=767, scale=SCALE, feeds=hue)
+    other = _digests(tmp_path / "other")
+    same = _digests(inbox)
+    changed = [name for name, digest in other.items() if same[name] != digest]
+    assert len(changed) > len(other) // 2
+
+
+def test_every_configured_daily_file_exists(generated) -> None:
+    inbox, _ = generated
+    days = (END - START).days
+    for feed in FEEDS:
+        for entity, spec in feed.entities.items():
+            if spec.format == "http":
+                assert (inbox / "44-quang-binh" / "api-store.jsonl").stat().st_size > 0
+                continue
+            files = {spec.path.format(day=START.date() + dt.timedelta(days=i),
+                                      province_code=feed.province_code) for i in range(days)}
+            assert all((inbox / f).is_file() for f in files), (feed.province_code, entity)
+    assert sorted(p.name for p in (inbox / "44-quang-binh").iterdir()) == ["api-store.jsonl"]
+
+
+def test_summary_rates_match_the_article(generated) -> None:
+    _, summary = generated
+    assert set(summary.provinces) == set(PUBLISHED)
+    for code, province in summary.provinces.items():
+        assert province.rate_766 == Decimal(PUBLISHED[code]), code
+        assert province.meets_target == (code in MEETS), code
+        assert 300 <= province.dossiers <= 1000, code
+
+
+@pytest.mark.parametrize("feed", FILE_PROVINCES, ids=lambda f: f.province_code)
+def test_files_parse_cleanly_and_give_the_published_rate(generated, feed) -> None:
+    inbox, summary = generated
+    rows, errors = _read_dossiers(inbox, feed)
+    assert errors == []
+    assert len(rows) == summary.provinces[feed.province_code].records
+    rate_766, provincial = _rates_from_rows(rows)
+    assert rate_766 == Decimal(PUBLISHED[feed.province_code])
+    if feed.province_code == "30":  # Hải Dương's own system shows over 98 %
+        assert provincial > Decimal("98")
+
+
+def test_http_store_holds_every_quang_binh_change(generated) -> None:
+    inbox, summary = generated
+    lines = (inbox / "44-quang-binh" / "api-store.jsonl").read_text(encoding="utf-8").splitlines()
+    items = [json.loads(line) for line in lines]
+    assert len(items) == summary.provinces["44"].records
+    assert set(items[0]) == set(load_mapping("portal_fields"))
+    stamps = [item["NgayCapNhat"] for item in items]
+    assert stamps == sorted(stamps) and all(len(s) == 19 and s[10] == "T" for s in stamps)
+
+
+def test_every_status_appears_and_hai_duong_gap_is_generated(generated) -> None:
+    _, summary = generated
+    for code, province in summary.provinces.items():
+        assert province.statuses_seen == set(range(1, 11)), code
+    hai_duong = summary.provinces["30"]
+    assert hai_duong.provincial_rate is not None and hai_duong.provincial_rate > 98
+    assert hai_duong.received - hai_duong.synced > 0.05 * hai_duong.received
+
+
+def test_payments_and_refunds_are_consistent(generated) -> None:
+    inbox, _ = generated
+    payments, refunds = {}, {}
+    for path in sorted((inbox / "payment-platform").rglob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            item = json.loads(line)
+            target = payments if path.name.startswith("giao-dich") else refunds
+            key = item.get("refund_id") or item["transaction_id"]
+            assert list(item) == (contract.REFUND if target is refunds
+                                  else contract.PAYMENT).column_names
+            target[key] = item  # files are in time order: the last one is the newest
+    statuses = {p["status"] for p in payments.values()}
+    assert statuses == set(contract.PAYMENT_STATUSES)
+    assert all(1 <= p["steps"] <= 12 for p in payments.values())
+    for refund in refunds.values():
+        paid = payments[refund["transaction_id"]]
+        assert paid["status"] == "success" and refund["amount"] <= paid["amount"]
+    assert {r["method"] for r in refunds.values()} == set(contract.REFUND_METHODS)
+    assert {r["status"] for r in refunds.values()} == set(contract.REFUND_STATUSES)
+
+
+def test_portal_snapshots_parse_and_differ_slightly(generated) -> None:
+    inbox, summary = generated
+    for code, province in summary.provinces.items():
+        numerator = denominator = 0
+        for month in range(1, 10):
+            path = inbox / "dvcqg" / code / f"dossier-digitized-2024-{month:02d}.json"
+            rows = parse_response(path.read_bytes(), group="dossier-digitized",
+                                  period_type="month", period_start=dt.date(2024, month, 1),
+                                  captured_at=dt.datetime(2024, 10, 5, tzinfo=dt.UTC),
+                                  source=path.name)
+            top = next(r for r in rows if r["parent_code"] is None
+                       and r["indicator_code"] == "SO_HOA_GIAY_TO_GIAI_QUYET")
+            numerator += int(top["numerator"])
+            denominator += int(top["denominator"])
+        assert (numerator, denominator) != (province.digitized_766, province.synced), code
+        assert abs(denominator - province.synced) <= 0.05 * province.synced, code
+
+
+@pytest.mark.xfail(strict=True, reason="files.map_headers ignores canonical headers when the "
+                   "feed's mapping is the empty 'canonical' one (mappings.yaml promises them)")
+def test_reader_accepts_canonical_headers_with_the_canonical_mapping(generated) -> None:
+    inbox, _ = generated
+    feed = next(f for f in FEEDS if f.province_code == "49")
+    spec = feed.entities["dossier"]
+    path = inbox / spec.path.format(day=dt.date(2024, 3, 4), province_code="49")
+    chunks = list(READERS[spec.format](path, load_mapping(spec.mapping),
+                                       contract.DOSSIER.required, **spec.options))
+    assert sum(len(c) for c in chunks) > 0
