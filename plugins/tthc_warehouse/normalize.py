@@ -122,7 +122,7 @@ PARSERS: dict[str, Callable[[pd.Series], Parsed]] = {
 @dataclass
 class NormalizedChunk:
     rows: pd.DataFrame  # ROW_COLUMN + the entity's columns, typed; only good rows
-    errors: list[dict]  # row, column, value, reason, raw (dict of the row's raw values)
+    errors: list[dict]  # index, row, column, value, reason, raw (the row's raw values)
 
 
 def normalize_chunk(raw: pd.DataFrame, entity: Entity) -> NormalizedChunk:
@@ -156,6 +156,7 @@ def _errors(
     raw_columns = [c for c in raw.columns if c != ROW_COLUMN]
     return [
         {
+            "index": i,
             "row": int(raw.at[i, ROW_COLUMN]),
             "column": column,
             "value": None if pd.isna(text.at[i]) else str(text.at[i]),

@@ -19,7 +19,7 @@ def load_dag(dag_id: str):
     bag = DagBag(str(PROJECT_ROOT / "dags"))
     if bag.import_errors:
         raise RuntimeError(f"DAG import errors: {bag.import_errors}")
-    return bag.get_dag(dag_id)
+    return bag.dags[dag_id]
 
 
 def run_nightly(

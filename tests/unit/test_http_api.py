@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from tests.support.paged_api import PagedApiServer
+from tthc_warehouse.simulator.api_server import PagedApiServer
 from tthc_warehouse.sources.base import ROW_COLUMN, SourceError
 from tthc_warehouse.sources.http_api import (
     HttpFeed,

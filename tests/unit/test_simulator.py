@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import hashlib
 import json
+import re
+import unicodedata
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
@@ -15,6 +18,8 @@ from tthc_warehouse import contract
 from tthc_warehouse.feeds import load_feeds, load_mapping
 from tthc_warehouse.normalize import normalize_chunk
 from tthc_warehouse.simulator import Summary, generate
+from tthc_warehouse.simulator.calibrate import feasible_denominator, numerator_for, rate
+from tthc_warehouse.simulator.render import cp1258_form, encode_text
 from tthc_warehouse.sources.dvcqg import parse_response
 from tthc_warehouse.sources.files import READERS
 
@@ -28,7 +33,6 @@ PUBLISHED = {"52": "89.51", "30": "88.32", "02": "85.86", "96": "84.70", "11": "
 MEETS = {"52", "30", "02", "96"}
 FEEDS = load_feeds()
 FILE_PROVINCES = [f for f in FEEDS if f.entities["dossier"].format != "http"]
-CANONICAL = {name: name for name in contract.DOSSIER.column_names}
 
 
 @pytest.fixture(scope="module")
@@ -49,9 +53,7 @@ def _rate(numerator: int, denominator: int) -> Decimal:
 def _read_dossiers(inbox: Path, feed) -> tuple[pd.DataFrame, list[dict]]:
     """Every daily dossier file through the project's reader and normalizer."""
     spec = feed.entities["dossier"]
-    # files.map_headers accepts a canonical header only when the mapping names it, so the empty
-    # "canonical" mapping rejects every canonical file (see the xfail test below): spell it out.
-    mapping = load_mapping(spec.mapping) or CANONICAL
+    mapping = load_mapping(spec.mapping)
     frames = []
     day = START.date()
     while day < END.date():
@@ -187,13 +189,38 @@ def test_portal_snapshots_parse_and_differ_slightly(generated) -> None:
         assert abs(denominator - province.synced) <= 0.05 * province.synced, code
 
 
-@pytest.mark.xfail(strict=True, reason="files.map_headers ignores canonical headers when the "
-                   "feed's mapping is the empty 'canonical' one (mappings.yaml promises them)")
-def test_reader_accepts_canonical_headers_with_the_canonical_mapping(generated) -> None:
+def test_native_formats(generated) -> None:
     inbox, _ = generated
-    feed = next(f for f in FEEDS if f.province_code == "49")
-    spec = feed.entities["dossier"]
-    path = inbox / spec.path.format(day=dt.date(2024, 3, 4), province_code="49")
-    chunks = list(READERS[spec.format](path, load_mapping(spec.mapping),
-                                       contract.DOSSIER.required, **spec.options))
-    assert sum(len(c) for c in chunks) > 0
+    day = "20240304"
+    binh_dinh = (inbox / f"52-binh-dinh/ho-so-{day}.csv").read_bytes()
+    assert binh_dinh.startswith(codecs.BOM_UTF8)
+    text = binh_dinh.decode("utf-8-sig")
+    assert re.search(r";\d\d/\d\d/2024 \d\d:\d\d;", text) and "Đã trả kết quả" in text
+    assert re.search(r";\d{1,3}\.\d{3};", text)  # 50.000 .. 1.000.000 VND
+    dien_bien = (inbox / f"11-dien-bien/ho-so-{day}.csv").read_bytes()
+    with pytest.raises(UnicodeDecodeError):
+        dien_bien.decode("utf-8")
+    assert "Mã hồ sơ" in unicodedata.normalize("NFC", dien_bien.decode("cp1258"))
+    assert not (inbox / f"46-thua-thien-hue/ho-so-{day}.csv").read_bytes().startswith(
+        codecs.BOM_UTF8)
+
+
+def test_cp1258_form_round_trips_every_vietnamese_letter() -> None:
+    vowels = "aăâeêioôơuưy"
+    tones = ["", "\u0300", "\u0301", "\u0309", "\u0303", "\u0323"]
+    letters = [unicodedata.normalize("NFC", v + t) for v in vowels + vowels.upper() for t in tones]
+    text = "".join(letters) + "đĐ " + " ".join(contract.DOSSIER_STATUS.values())
+    data = encode_text(text, "cp1258", bom=False)
+    assert unicodedata.normalize("NFC", data.decode("cp1258")) == text
+    assert unicodedata.normalize("NFC", cp1258_form("Thừa Thiên Huế")) == "Thừa Thiên Huế"
+
+
+def test_rate_rounds_like_postgres_and_counts_admit_the_target() -> None:
+    assert rate(17_665, 20_000) == Decimal("88.33")  # 88.325: half away from zero
+    assert rate(1, 3) == Decimal("33.33") and rate(2, 3) == Decimal("66.67")
+    for target in map(Decimal, PUBLISHED.values()):
+        for desired in (7, 580, 12_345):
+            n = feasible_denominator(target, desired)
+            k = numerator_for(target, n)
+            assert k is not None and rate(k, n) == target
+

@@ -20,6 +20,8 @@ class Clock:
     """The simulated calendar of [start, end): working days, office times, reception days."""
 
     def __init__(self, start: dt.date, end: dt.date):
+        if end <= start:
+            raise ValueError(f"empty period: {start} .. {end}")
         self.start, self.end = start, end
         self.end_at = dt.datetime.combine(end, dt.time())
         last = end + dt.timedelta(days=HORIZON_DAYS)
@@ -29,6 +31,7 @@ class Clock:
         self.workdays = [d for d in days if d.weekday() < 5 and d not in off]
 
     def period_workdays(self) -> list[dt.date]:
+        """Working days inside [start, end)."""
         return self.workdays[: bisect.bisect_left(self.workdays, self.end)]
 
     def reception_days(self, rng: random.Random, n: int) -> list[dt.date]:
@@ -43,6 +46,7 @@ class Clock:
         return self.workdays[min(i, len(self.workdays) - 1)]
 
     def next_workday(self, day: dt.date) -> dt.date:
+        """``day`` itself if it is a working day, else the next one."""
         return self.add_workdays(day, 0)
 
     def office_time(self, rng: random.Random, day: dt.date) -> dt.datetime:
@@ -67,4 +71,5 @@ class Clock:
         return dt.datetime.combine(day, dt.time()) + dt.timedelta(minutes=minute)
 
     def random_day(self, rng: random.Random) -> dt.date:
+        """Any calendar day of the period."""
         return self.start + dt.timedelta(days=rng.randrange((self.end - self.start).days))

@@ -20,10 +20,12 @@ ENTITIES: dict[str, Entity] = {"dossier": DOSSIER, "payment": PAYMENT, "refund":
 
 
 def days(start: dt.date, end: dt.date) -> list[dt.date]:
+    """Every calendar day of [start, end): a file is written for each, even an empty one."""
     return [start + dt.timedelta(days=i) for i in range((end - start).days)]
 
 
 def by_day(records: list[dict[str, Any]]) -> dict[dt.date, list[dict[str, Any]]]:
+    """Records grouped by the day of their change (source_updated_at), order kept."""
     out: dict[dt.date, list[dict[str, Any]]] = defaultdict(list)
     for r in records:
         out[r["source_updated_at"].date()].append(r)

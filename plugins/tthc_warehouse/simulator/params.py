@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 DOSSIERS_PER_PROVINCE = 12_000  # Jan-Sep dossiers of an average province at scale 1
+REFERENCE_DAYS = 274  # Jan-Sep 2024: other periods get proportionally more or fewer dossiers
 TARGET_766 = Decimal("80")  # digitization full-score threshold (DOMAIN §1, unverified)
 
 
@@ -107,4 +108,4 @@ MONTH_WEIGHTS: dict[int, float] = {1: 1.15, 2: 0.75, 3: 1.0, 4: 0.95, 5: 1.0, 6:
 
 # Portal snapshot discrepancies: dossiers counted more/less per month, and the sync lag (working
 # days at the end of the last month the portal has not received yet).
-PORTAL = {"miscount": (1, 4), "sync_lag_days": 2, "captured": "2024-10-05T08:00:00+07:00"}
+PORTAL = {"miscount": (1, 4), "sync_lag_days": 2}

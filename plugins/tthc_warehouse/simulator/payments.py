@@ -92,6 +92,7 @@ def _extras(rng: random.Random, out: list[Payment], clock: Clock) -> None:
 
 
 def payment_record(p: Payment, province_code: str) -> dict[str, Any]:
+    """The platform's export row (contract.PAYMENT columns)."""
     return {"transaction_id": p.transaction_id, "dossier_code": p.dossier.code,
             "province_code": province_code, "amount": p.amount, "paid_at": p.paid_at,
             "gateway": p.gateway, "status": p.status, "steps": p.steps,

@@ -30,6 +30,7 @@ _LEVELS = {"province": "PROVINCE", "commune": "COMMUNE"}
 
 
 def months(start: dt.date, end: dt.date) -> list[dt.date]:
+    """First days of the months overlapping [start, end)."""
     first = start.replace(day=1)
     out = []
     while first < end:
@@ -39,14 +40,14 @@ def months(start: dt.date, end: dt.date) -> list[dt.date]:
 
 
 def _counts(dossiers: list[Dossier], month: dt.date, cutoff: dt.datetime) -> dict[str, list[int]]:
-    """processing unit -> [synced received, 766 digitized, with e-result] for the month."""
+    """receiving unit -> [synced received, 766 digitized, with e-result] for the month."""
     out: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     for d in dossiers:
         at = d.received_at
         if d.role != "synced" or at is None or at >= cutoff or (at.year, at.month) != (
                 month.year, month.month):
             continue
-        row = out[d.processing.code]
+        row = out[d.receiving.code]  # components are digitized at the desk that receives
         row[0] += 1
         row[1] += not violates_766(d)
         row[2] += d.status in FINISHED and d.result_digitized
@@ -76,6 +77,7 @@ def _metrics(rng: random.Random, row: list[int], procedures: int) -> dict[str, t
 
 
 def _unit(rng: random.Random, agency: Agency, row: list[int]) -> dict[str, Any]:
+    """One evaluation unit as render_digitization_response takes it."""
     return {"departmentCode": agency.portal_code, "departmentName": agency.name,
             "departmentLevel": _LEVELS[agency.level], **_metrics(rng, row, rng.randint(3, 12))}
 

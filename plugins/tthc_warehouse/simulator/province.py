@@ -16,7 +16,12 @@ from tthc_warehouse.simulator.dossiers import (
     received_dossier,
     stage_records,
 )
-from tthc_warehouse.simulator.params import DISTRIBUTIONS, DOSSIERS_PER_PROVINCE, Profile
+from tthc_warehouse.simulator.params import (
+    DISTRIBUTIONS,
+    DOSSIERS_PER_PROVINCE,
+    REFERENCE_DAYS,
+    Profile,
+)
 from tthc_warehouse.simulator.payments import payment_record, simulate_payments, simulate_refunds
 
 
@@ -37,9 +42,9 @@ class ProvinceData:
     refunds: list[dict[str, Any]]
 
 
-def plan_counts(profile: Profile, scale: float) -> Counts:
+def plan_counts(profile: Profile, scale: float, days: int = REFERENCE_DAYS) -> Counts:
     """Dossier counts near scale * 12000 * size whose synced count admits the exact target."""
-    total = scale * DOSSIERS_PER_PROVINCE * profile.size
+    total = scale * DOSSIERS_PER_PROVINCE * profile.size * days / REFERENCE_DAYS
     new = max(1, round(total * profile.online * float(DISTRIBUTIONS["never_received"])))  # type: ignore[arg-type]
     received = total - new
     synced = feasible_denominator(profile.target_766, round(received * (1 - profile.unsynced)))
@@ -86,7 +91,8 @@ def simulate(profile: Profile, clock: Clock, seed: int, scale: float) -> Provinc
     rng = random.Random(f"{seed}:{profile.code}")
     agencies = build_agencies(profile.code, profile.portal_code, rng)
     ctx = Context(profile, clock, agencies, offered(agencies))
-    dossiers = _dossiers(ctx, rng, plan_counts(profile, scale))
+    counts = plan_counts(profile, scale, (clock.end - clock.start).days)
+    dossiers = _dossiers(ctx, rng, counts)
     assign_digitization(rng, dossiers, profile)
     payments = simulate_payments(rng, dossiers, profile, clock)
     refunds = simulate_refunds(rng, payments, profile.code, clock)

@@ -41,6 +41,7 @@ def value(raw: Any, kind: str, style: Style) -> Any:
 
 
 def rows(records: Iterable[dict[str, Any]], entity: Entity, style: Style) -> list[list[Any]]:
+    """Records as printed rows, columns in contract order."""
     kinds = [c.kind for c in entity.columns]
     names = entity.column_names
     return [[value(r[n], k, style) for n, k in zip(names, kinds, strict=True)] for r in records]
@@ -82,6 +83,7 @@ def encode_text(text: str, encoding: str, bom: bool) -> bytes:
 
 def write_csv(path: Path, header: list[str], body: list[list[Any]], *, delimiter: str = ",",
               encoding: str = "utf-8", bom: bool = False) -> None:
+    """Header row then one line per record; CRLF line ends like the provinces' Windows exports."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
     writer.writerow(header)
@@ -118,4 +120,5 @@ def json_lines(header: list[str], body: list[list[Any]]) -> str:
 
 
 def write_jsonl(path: Path, header: list[str], body: list[list[Any]]) -> None:
+    """UTF-8 JSON lines; an empty file when nothing changed that day."""
     path.write_text(json_lines(header, body), encoding="utf-8", newline="\n")

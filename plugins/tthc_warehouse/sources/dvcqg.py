@@ -246,7 +246,7 @@ DIGITIZATION_METRICS: tuple[tuple[str, str, int], ...] = (
     ("SYNCED_WITH_DVCQG_PERSONAL_STORAGE", "Tỷ lệ hồ sơ TTHC được số hóa có kết nối, chia sẻ dữ liệu phục vụ tái sử dụng", 4),  # noqa: E501
     ("CITIZEN_DATA_CONNECTED_DOSSIER", "Tỷ lệ hồ sơ TTHC có sử dụng thông tin, dữ liệu dân cư", 2),
     ("CITIZEN_DATA_CONNECTED_FORMALITY", "Tỷ lệ TTHC triển khai kết nối, chia sẻ dữ liệu dân cư phục vụ GQ TTHC", 2),  # noqa: E501
-    ("ELECTRONIC_CERTIFIED_COPY", "Tỷ lệ cung cấp dịch vụ chứng thực bản sao điện tử từ bản chính", 2),  # noqa: E501
+    ("ELECTRONIC_CERTIFIED_COPY", "Tỷ lệ cung cấp dịch vụ chứng thực bản sao điện tử từ bản chính", 2),
 )
 DIGITIZATION_SOURCE = "reporting_digitized_dossiers_daily Mongo collection"
 _DEPARTMENT_TYPES = {"PROVINCE": "PROVINCIAL_DEPARTMENT", "COMMUNE": "COMMUNE_PEOPLE_COMMITTEE"}

@@ -13,9 +13,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from tthc_warehouse.contract import ENTITIES
 from tthc_warehouse.sources.base import CHUNK_ROWS, ROW_COLUMN, MissingColumnError, SourceError
 
 SNIFF_BYTES = 64 * 1024
+# A canonical column name is always accepted as its own header, whatever the mapping says.
+CANONICAL_COLUMNS = sorted({c.name for e in ENTITIES.values() for c in e.columns})
 
 
 def header_key(name: str) -> str:
@@ -27,8 +30,8 @@ def map_headers(
     file: str, headers: list[str], mapping: dict[str, str], required: list[str]
 ) -> dict[str, str]:
     """Source header -> canonical column; fails naming the file and the missing columns."""
-    wanted = {header_key(src): canon for src, canon in mapping.items()}
-    wanted.update({header_key(canon): canon for canon in mapping.values()})
+    wanted = {header_key(name): name for name in CANONICAL_COLUMNS}
+    wanted.update({header_key(src): canon for src, canon in mapping.items()})
     found = {h: wanted[header_key(h)] for h in headers if header_key(h) in wanted}
     missing = [c for c in required if c not in found.values()]
     if missing:

@@ -1,4 +1,4 @@
-"""A real paged JSON API on 127.0.0.1 for tests and the simulator: auth, scripted faults, a log.
+"""A real paged JSON API on 127.0.0.1: a simulated province feed for the demo, scripted faults for tests.
 
 It speaks the province feed contract: ``GET <path>?updated_from=ISO&updated_to=ISO&page=N&
 page_size=M`` answers ``{"page": N, "total_pages": T, "items": [...]}`` with the records whose

@@ -1,0 +1,65 @@
+# Two commands on a fresh machine with Python 3.11+ and make:  make demo   and   make test.
+# The Makefile bootstraps uv (into .tools/ when it is not installed) and the locked environment.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+UV ?= $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
+BIN := .venv/bin
+PYTEST_ARGS ?=
+
+.PHONY: help sync demo test lint unit integration dags migrate psql warehouse-url status \
+        stop-warehouse clean
+
+help:
+	@echo "make demo            simulate 10 provinces, load Jan-Sep 2024 via the nightly DAG, print rates"
+	@echo "make test            lint + the whole test suite (real PostgreSQL, real dag.test() runs)"
+	@echo "make migrate         bring the warehouse schema and reference data up to date"
+	@echo "make psql            open psql on the warehouse"
+	@echo "make warehouse-url   print a PostgreSQL URL for a BI tool"
+	@echo "make status          latest batches, quarantined rows, open alerts"
+
+.tools/bin/uv:
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet uv
+
+$(BIN)/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --python $(PYTHON)
+	@touch $@
+
+sync: $(BIN)/.synced
+
+demo: sync
+	$(BIN)/tthc demo
+
+lint: sync
+	$(BIN)/ruff check .
+
+dags: sync
+	$(BIN)/pytest -m dags $(PYTEST_ARGS)
+
+unit: sync
+	$(BIN)/pytest -m unit $(PYTEST_ARGS)
+
+integration: sync
+	$(BIN)/pytest -m integration $(PYTEST_ARGS)
+
+test: lint
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+migrate: sync
+	$(BIN)/tthc migrate
+
+psql: sync
+	@$(BIN)/tthc psql
+
+warehouse-url: sync
+	@$(BIN)/tthc warehouse-url
+
+status: sync
+	@$(BIN)/tthc status
+
+stop-warehouse: sync
+	$(BIN)/python -c "from tthc_warehouse import embedded; embedded.stop()"
+
+clean:
+	rm -rf .data/airflow .data/landing .data/inbox

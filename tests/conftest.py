@@ -1,0 +1,86 @@
+"""Test session setup: a throwaway warehouse database and a private Airflow home.
+
+The warehouse is a real PostgreSQL: the server on 127.0.0.1:5432 when it answers (or the one in
+``TTHC_TEST_SERVER_URL``), otherwise the project's embedded server. Either way the session creates
+its own database and drops it at the end. Airflow gets a temporary home with a SQLite metadata
+database, configured before anything imports Airflow.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+
+_SESSION_DIR = Path(tempfile.mkdtemp(prefix="tthc-tests-"))
+os.environ["AIRFLOW_HOME"] = str(_SESSION_DIR / "airflow")
+os.environ["TTHC_DATA_DIR"] = str(_SESSION_DIR / "data")
+os.environ.pop("AIRFLOW_CONN_WAREHOUSE", None)  # never touch a configured warehouse from tests
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+
+from tthc_warehouse import localenv  # noqa: E402  (after the environment above)
+
+localenv.configure()
+
+DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def _server_url() -> str:
+    """Maintenance-database URL of a reachable server: local first, else the embedded one."""
+    candidate = os.environ.get("TTHC_TEST_SERVER_URL", DEFAULT_SERVER)
+    try:
+        with psycopg.connect(candidate, connect_timeout=3):
+            return candidate
+    except psycopg.OperationalError:
+        from tthc_warehouse import embedded
+
+        server = embedded.ensure_running(Path(os.environ["TTHC_DATA_DIR"]).parent / "embedded-pg")
+        return server.url("postgres")
+
+
+def _with_database(url: str, database: str) -> str:
+    return url.rsplit("/", 1)[0] + "/" + database
+
+
+@pytest.fixture(scope="session")
+def server_url() -> str:
+    return _server_url()
+
+
+@pytest.fixture(scope="session")
+def warehouse_url(server_url: str):
+    """A migrated warehouse in a database of its own, dropped when the session ends."""
+    from tthc_warehouse import migrate, reference
+
+    name = f"tthc_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    url = _with_database(server_url, name)
+    os.environ["AIRFLOW_CONN_WAREHOUSE"] = url
+    migrate.upgrade(url)
+    with psycopg.connect(url) as conn:
+        reference.load_reference(conn)
+        conn.commit()
+    yield url
+    os.environ.pop("AIRFLOW_CONN_WAREHOUSE", None)
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def db(warehouse_url: str):
+    """A connection to the session's warehouse (superuser; tests check roles explicitly)."""
+    with psycopg.connect(warehouse_url) as conn:
+        yield conn
+
+
+@pytest.fixture(scope="session")
+def airflow_db():
+    """Airflow's metadata database for dag.test() runs, migrated once per session."""
+    localenv.ensure_metadata_db()
+    return localenv.airflow_home()
