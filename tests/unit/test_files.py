@@ -111,7 +111,7 @@ def test_chunks_are_bounded_and_rows_numbered_across_chunks(tmp_path) -> None:
 def test_undecodable_csv_is_a_clear_error(tmp_path) -> None:
     path = tmp_path / "broken.csv"
     path.write_bytes(",".join(HEADER).encode() + b"\n\xff\xfe\x00bad\n")
-    with pytest.raises(SourceError, match="broken.csv"):
+    with pytest.raises(SourceError, match=r"broken\.csv"):
         list(read_csv(path, VN, DOSSIER.required, encoding="utf-8"))
 
 

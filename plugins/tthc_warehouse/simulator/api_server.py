@@ -2,7 +2,8 @@
 
 It speaks the province feed contract: ``GET <path>?updated_from=ISO&updated_to=ISO&page=N&
 page_size=M`` answers ``{"page": N, "total_pages": T, "items": [...]}`` with the records whose
-``source_updated_at`` falls in ``[updated_from, updated_to)``. Faults are scripted per page as a
+change timestamp (``updated_field``, default ``source_updated_at``) falls in
+``[updated_from, updated_to)``. Faults are scripted per page as a
 queue of actions, one consumed per request for that page (``"*"`` applies to any page); when a
 queue is empty the page is served normally. Actions:
 
@@ -55,11 +56,12 @@ class PagedApiServer:
     def __init__(self, records: Iterable[dict[str, Any]], page_size: int,
                  login: str | None = None, password: str | None = None,
                  token: str | None = None, faults: dict[Any, list[str]] | None = None,
-                 path: str | None = None):
+                 path: str | None = None, updated_field: str = "source_updated_at"):
         self.records = list(records)
         self.page_size = page_size
         self.login, self.password, self.token = login, password, token
         self.path = path  # None: any path serves the feed
+        self.updated_field = updated_field  # the record's change timestamp, in the source's naming
         self._faults: dict[Any, list[str]] = {k: list(v) for k, v in (faults or {}).items()}
         self._requests: list[RecordedRequest] = []
         self._lock = threading.Lock()
@@ -129,7 +131,7 @@ class PagedApiServer:
         if page < 1 or size < 1:
             raise ValueError("page and page_size must be >= 1")
         low, high = _when(query.get("updated_from")), _when(query.get("updated_to"))
-        selected = [r for r in self.records if _in_window(r.get("source_updated_at"), low, high)]
+        selected = [r for r in self.records if _in_window(r.get(self.updated_field), low, high)]
         items = selected[(page - 1) * size: page * size]
         doc = {"page": page, "total_pages": math.ceil(len(selected) / size), "items": items}
         return json.dumps(doc, ensure_ascii=False, default=str).encode("utf-8")
