@@ -13,7 +13,12 @@ from tthc_warehouse.staging import drop_staging_table, staging_identifier
 
 # entity -> statements run in order inside the publish transaction
 PUBLISH_STATEMENTS = {
-    "dossier": ("publish/fact_dossier.sql", "publish/fact_dossier_status_event.sql"),
+    "dossier": (
+        "publish/fact_dossier.sql",
+        "publish/fact_dossier_status_event.sql",
+        "publish/ref_procedure.sql",
+        "publish/ref_agency.sql",
+    ),
     "payment": ("publish/fact_payment.sql",),
     "refund": ("publish/fact_refund.sql",),
 }
