@@ -9,6 +9,7 @@ database, configured before anything imports Airflow.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import uuid
 from pathlib import Path
@@ -30,6 +31,9 @@ localenv.configure()
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
+EMBEDDED_ROOT = _SESSION_DIR / "embedded-pg"
+
+
 def _server_url() -> str:
     """Maintenance-database URL of a reachable server: local first, else the embedded one."""
     candidate = os.environ.get("TTHC_TEST_SERVER_URL", DEFAULT_SERVER)
@@ -39,8 +43,16 @@ def _server_url() -> str:
     except psycopg.OperationalError:
         from tthc_warehouse import embedded
 
-        server = embedded.ensure_running(Path(os.environ["TTHC_DATA_DIR"]).parent / "embedded-pg")
-        return server.url("postgres")
+        return embedded.ensure_running(EMBEDDED_ROOT).url("postgres")
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    """Stop the embedded server if this session started one, and remove the session's files."""
+    if (EMBEDDED_ROOT / "pgdata").exists():
+        from tthc_warehouse import embedded
+
+        embedded.stop(EMBEDDED_ROOT)
+    shutil.rmtree(_SESSION_DIR, ignore_errors=True)
 
 
 def _with_database(url: str, database: str) -> str:

@@ -115,15 +115,18 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("warehouse-url", help=cmd_warehouse_url.__doc__).set_defaults(
         func=cmd_warehouse_url
     )
-    psql = commands.add_parser("psql", help=cmd_psql.__doc__)
-    psql.add_argument("psql_args", nargs=argparse.REMAINDER)
+    psql = commands.add_parser("psql", help=cmd_psql.__doc__ + " Extra arguments go to psql.")
     psql.set_defaults(func=cmd_psql)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     localenv.configure()
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.func is not cmd_psql:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.psql_args = extra
     return args.func(args)
 
 
