@@ -35,5 +35,5 @@ def test_same_payload_twice_is_recognised_and_a_change_is_kept_apart(tmp_path, m
 def test_a_missing_file_names_what_was_expected(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("TTHC_LANDING_DIR", str(tmp_path / "landing"))
     target = landing.interval_folder("dossier", "30", START, END)
-    with pytest.raises(SourceError, match="ho-so-20240101.csv"):
+    with pytest.raises(SourceError, match=r"ho-so-20240101\.csv"):
         landing.land([tmp_path / "ho-so-20240101.csv"], target, "csv:test")
