@@ -1,22 +1,29 @@
 """
-### Nightly load of administrative-procedure dossiers, per province
+### Nightly load of administrative-procedure dossiers, payments and refunds, per province
 
 Every night at 00:00 Vietnam time this DAG takes the previous day (its data interval) from each
-province feed in `config/feeds.yaml`, one mapped task group per province, labelled by its name:
+province feed in `config/feeds.yaml`: one mapped task group per province, labelled by its name,
+and in it, for dossiers, payments and refunds (refunds after payments, which they reference):
 
-1. **extract_dossiers** lands the province's export for the interval, unchanged, under
-   `landing/dossier/<province>/<interval>/<checksum>/` (the same payload twice is reused).
-2. **stage_dossiers** parses it in bounded chunks and COPYs it into `staging.<batch>`; rows with an
-   unparseable value go to `quarantine.rejected_row` naming file, row and column.
-3. **publish_dossiers** merges the batch into `core.fact_dossier` in one transaction (newest
-   `source_updated_at` wins) and records the months it touched.
+1. **extract_*** lands the source payload for the interval, unchanged, under
+   `landing/<entity>/<province>/<interval>/<checksum>/` (the same payload twice is reused).
+2. **stage_*** parses it in bounded chunks and COPYs it into `staging.<batch>`; a row with an
+   unparseable value goes to `quarantine.rejected_row` naming file, row and column.
+3. **validate_*** runs the entity's Great Expectations suite (`expectations/<entity>.json`) in
+   PostgreSQL. A failed *critical* expectation fails the task at once (no retry) and nothing of the
+   batch is published; failed *warnings* move the offending rows to quarantine. The task log gives
+   the batch's Data Docs page.
+4. **publish_*** merges the batch into `core` in one transaction (newest `source_updated_at`
+   wins) and emits an asset event on the core table naming the months it touched.
 
-Then **rebuild_marts** replaces those months of `mart.monthly_compliance`, one transaction each.
+Then **rebuild_marts** replaces those months of the monthly marts, one transaction each.
 
-**On call.** One province failing does not stop the others. Progress per batch is in
-`ops.batch` (`tthc status` prints it). Rerunning a run, or any interval, is safe: batches are
-keyed by entity, province and interval, so nothing is counted twice. For an initial load or a
-re-sync, trigger with params `from_date` / `to_date` (and optionally `provinces`).
+**On call.** One province failing does not stop the others. Per batch: `ops.batch` (rows read,
+staged, quarantined, published; timings; error), `ops.dq_result` (every expectation), alerts in
+`ops.alert`; `tthc status` prints them. Transient errors (network, database restart, HTTP 5xx)
+are retried with exponential backoff. Rerunning a run or any interval is safe: batches are keyed
+by entity, province and interval, so nothing is counted twice. For an initial load or a re-sync,
+trigger with params `from_date` / `to_date` (and optionally `provinces`).
 """
 
 from __future__ import annotations
@@ -26,7 +33,13 @@ import datetime as dt
 from airflow.sdk import CronDataIntervalTimetable, Param, dag, get_current_context, task, task_group
 from airflow.sdk.exceptions import AirflowSkipException
 
-from tthc_warehouse.airflow_support import DEFAULT_ARGS, WAREHOUSE_POOL, batch_interval
+from tthc_warehouse.airflow_support import (
+    CORE_ASSETS,
+    DEFAULT_ARGS,
+    WAREHOUSE_POOL,
+    batch_interval,
+    fail_fast_on_bad_data,
+)
 from tthc_warehouse.feeds import ENTITY_ORDER
 
 LABEL = "{{ province_label }}"
@@ -43,7 +56,7 @@ def extract(batch: dict, entity: str) -> dict:
     _label(batch)
     if not pipeline.has_feed(batch["province_code"], entity):
         raise AirflowSkipException(f"{batch['province_name']} has no {entity} feed configured")
-    return pipeline.extract(batch, entity, get_current_context()["run_id"])
+    return fail_fast_on_bad_data(pipeline.extract)(batch, entity, get_current_context()["run_id"])
 
 
 @task(map_index_template=LABEL, pool=WAREHOUSE_POOL)
@@ -51,15 +64,27 @@ def stage(extracted: dict) -> dict:
     from tthc_warehouse import pipeline
 
     _label(extracted)
-    return pipeline.stage(extracted)
+    return fail_fast_on_bad_data(pipeline.stage)(extracted)
 
 
 @task(map_index_template=LABEL, pool=WAREHOUSE_POOL)
-def publish(staged: dict) -> dict:
+def validate(staged: dict) -> dict:
     from tthc_warehouse import pipeline
 
     _label(staged)
-    return pipeline.publish_batch(staged)
+    return fail_fast_on_bad_data(pipeline.validate)(staged)
+
+
+@task(map_index_template=LABEL, pool=WAREHOUSE_POOL)
+def publish(validated: dict) -> dict:
+    from tthc_warehouse import pipeline
+
+    _label(validated)
+    result = pipeline.publish_batch(validated)
+    event = get_current_context()["outlet_events"][CORE_ASSETS[validated["entity"]]]
+    event.extra = {"months": result["months_touched"], "rows": result["rows_published"],
+                   "province_code": validated["province_code"], "batch_id": result["batch_id"]}
+    return result
 
 
 @dag(
@@ -68,22 +93,14 @@ def publish(staged: dict) -> dict:
     catchup=False,
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
-    tags=["tthc", "nightly", "dossiers"],
+    tags=["tthc", "nightly", "dossiers", "payments"],
     doc_md=__doc__,
     params={
         "provinces": Param([], type="array", description="Province codes; empty = all feeds"),
-        "from_date": Param(
-            None,
-            type=["null", "string"],
-            format="date",
-            description="Start of a manual load (inclusive), instead of the interval",
-        ),
-        "to_date": Param(
-            None,
-            type=["null", "string"],
-            format="date",
-            description="End of a manual load (exclusive)",
-        ),
+        "from_date": Param(None, type=["null", "string"], format="date",
+                           description="Start of a manual load (inclusive), instead of the interval"),
+        "to_date": Param(None, type=["null", "string"], format="date",
+                         description="End of a manual load (exclusive)"),
     },
 )
 def procedures_nightly():
@@ -97,11 +114,15 @@ def procedures_nightly():
 
     @task_group(group_id="province")
     def load_province(batch: dict):
+        published = {}
         for entity in ENTITY_ORDER:
             extracted = extract.override(task_id=f"extract_{entity}s")(batch, entity)
-            publish.override(task_id=f"publish_{entity}s")(
-                stage.override(task_id=f"stage_{entity}s")(extracted)
-            )
+            staged = stage.override(task_id=f"stage_{entity}s")(extracted)
+            validated = validate.override(task_id=f"validate_{entity}s")(staged)
+            published[entity] = publish.override(task_id=f"publish_{entity}s",
+                                                 outlets=[CORE_ASSETS[entity]])(validated)
+            if entity == "refund":  # refunds are checked against the payments they return
+                published["payment"] >> validated
 
     @task(trigger_rule="all_done", pool=WAREHOUSE_POOL)
     def rebuild_marts() -> dict:

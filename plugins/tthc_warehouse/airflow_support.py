@@ -1,12 +1,39 @@
-"""Airflow-side helpers shared by the DAG files: defaults, pool, the interval a run covers."""
+"""Airflow-side helpers shared by the DAG files: defaults, pool, assets, the interval a run covers."""
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import logging
+from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
+from airflow.sdk import Asset
+
+log = logging.getLogger(__name__)
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 WAREHOUSE_POOL = "warehouse_writers"  # caps concurrent writers to the warehouse
+
+# Core tables as Assets: each publish emits an event whose extra names the months it touched.
+CORE_ASSETS = {
+    entity: Asset(name=f"core.{table}", uri=f"warehouse://core/{table}", group="warehouse")
+    for entity, table in (("dossier", "fact_dossier"), ("payment", "fact_payment"), ("refund", "fact_refund"))
+}
+
+
+def record_failure(context) -> None:
+    """Task failure callback: an alert row in ops.alert (never fails the callback itself)."""
+    ti = context["ti"]
+    message = str(context.get("exception") or "task failed")[:4000]
+    try:
+        from tthc_warehouse import ops, warehouse
+
+        with warehouse.connect() as conn:
+            ops.record_alert(conn, kind="task_failed", message=message, dag_id=ti.dag_id,
+                             run_id=ti.run_id, task_id=f"{ti.task_id}[{ti.map_index}]")
+    except Exception:  # the warehouse may be what failed; the task log has the error anyway
+        log.exception("could not record the failure in ops.alert")
+
 
 DEFAULT_ARGS = {
     "owner": "tthc-data",
@@ -14,7 +41,26 @@ DEFAULT_ARGS = {
     "retry_delay": dt.timedelta(minutes=2),
     "retry_exponential_backoff": True,
     "max_retry_delay": dt.timedelta(minutes=30),
+    "on_failure_callback": record_failure,
 }
+
+
+def fail_fast_on_bad_data(fn: Callable) -> Callable:
+    """Data errors (failed critical checks, a missing column) fail at once: a retry cannot fix them."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from tthc_warehouse.quality import DataQualityError
+        from tthc_warehouse.sources.base import MissingColumnError
+
+        try:
+            return fn(*args, **kwargs)
+        except (DataQualityError, MissingColumnError) as exc:
+            raise AirflowFailException(str(exc)) from exc
+
+    return wrapper
 
 
 def local_naive(value: dt.datetime) -> dt.datetime:

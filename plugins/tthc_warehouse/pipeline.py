@@ -8,13 +8,32 @@ the DAG, the CLI and the tests.
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import math
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from tthc_warehouse import landing, marts, ops, publish, staging, warehouse
+from tthc_warehouse import landing, marts, ops, publish, quality, staging, warehouse
 from tthc_warehouse.contract import ENTITIES
 from tthc_warehouse.feeds import EntityFeed, ProvinceFeed, days_in, inbox_dir, load_feeds
 from tthc_warehouse.landing import Landed
+
+log = logging.getLogger(__name__)
+
+# A delivery smaller than this share of the previous interval's is flagged (warning) as a collapse.
+COLLAPSE_SHARE = 0.2
+
+
+@contextmanager
+def failure_recorded(batch_id: str, step: str) -> Iterator[None]:
+    """Mark the batch failed in ops.batch, with the step and error, when the step raises."""
+    try:
+        yield
+    except Exception as exc:
+        mark_failed(batch_id, f"{step}: {type(exc).__name__}: {exc}")
+        raise
 
 
 def plan_batches(
@@ -80,84 +99,80 @@ def extract(batch: dict, entity: str, run_id: str | None = None) -> dict:
     """Land the source payload for the batch's interval; the same payload twice is recognised."""
     began = time.monotonic()
     start, end = _interval(batch)
-    feed = _feed(batch["province_code"], entity)
-    batch_key = ops.batch_id(entity, batch["province_code"], start, end)
+    code = batch["province_code"]
+    feed = _feed(code, entity)
+    batch_key = ops.batch_id(entity, code, start, end)
     with warehouse.connect() as conn:
-        ops.start_batch(
-            conn,
-            batch_id=batch_key,
-            source=feed.source,
-            entity=entity,
-            province_code=batch["province_code"],
-            interval_start=start,
-            interval_end=end,
-            dag_run_id=run_id,
-        )
-        target = landing.interval_folder(entity, batch["province_code"], start, end)
-        landed = _land(feed, batch["province_code"], start, end, target)
-        ops.update_batch(
-            conn,
-            batch_key,
-            stage="extract",
-            seconds=time.monotonic() - began,
-            landing_path=landed.folder,
-            landing_checksum=landed.checksum,
-        )
+        ops.start_batch(conn, batch_id=batch_key, source=feed.source, entity=entity, province_code=code,
+                        interval_start=start, interval_end=end, dag_run_id=run_id)
+    with failure_recorded(batch_key, "extract"):
+        landed = _land(feed, code, start, end, landing.interval_folder(entity, code, start, end))
+        with warehouse.connect() as conn:
+            ops.update_batch(conn, batch_key, stage="extract", seconds=time.monotonic() - began,
+                             landing_path=landed.folder, landing_checksum=landed.checksum)
+    log.info("%s: landed %d file(s) in %s%s", batch_key, len(landed.files), landed.folder,
+             " (same payload as before, reused)" if landed.reused else "")
     return {**batch, "entity": entity, "batch_id": batch_key, "landed": landed.to_dict()}
 
 
 def stage(extracted: dict) -> dict:
     """COPY the landed files into the batch's staging table; parse failures go to quarantine."""
     began = time.monotonic()
+    batch_key = extracted["batch_id"]
     entity = ENTITIES[extracted["entity"]]
-    landed = Landed(**extracted["landed"])
-    table = extracted["batch_id"].replace(":", "_").replace("-", "_").lower()
-    with warehouse.connect() as conn:
-        result = staging.stage_files(
-            conn,
-            batch_id=extracted["batch_id"],
-            table=table,
-            feed=_feed(extracted["province_code"], entity.name),
-            entity=entity,
-            paths=[Path(p) for p in landed.paths()],
-        )
-        ops.update_batch(
-            conn,
-            extracted["batch_id"],
-            stage="stage",
-            seconds=time.monotonic() - began,
-            rows_read=result.rows_read,
-            rows_staged=result.rows_staged,
-            rows_quarantined=result.rows_rejected,
-        )
+    table = batch_key.replace(":", "_").replace("-", "_").lower()
+    paths = [Path(p) for p in Landed(**extracted["landed"]).paths()]
+    with failure_recorded(batch_key, "stage"), warehouse.connect() as conn:
+        result = staging.stage_files(conn, batch_id=batch_key, table=table, entity=entity, paths=paths,
+                                     feed=_feed(extracted["province_code"], entity.name))
+        ops.update_batch(conn, batch_key, stage="stage", seconds=time.monotonic() - began,
+                         rows_read=result.rows_read, rows_staged=result.rows_staged,
+                         rows_quarantined=result.rows_rejected)
+    log.info("%s: %d rows read, %d staged, %d quarantined (parse)", batch_key, result.rows_read,
+             result.rows_staged, result.rows_rejected)
     return {**extracted, "staging": result.to_dict()}
 
 
-def publish_batch(staged: dict) -> dict:
-    """Merge the staged batch into core (one transaction) and report the months it touched."""
+def validate(staged: dict) -> dict:
+    """Run the entity's GX suite on the staging table; quarantine warnings, stop on critical."""
     began = time.monotonic()
-    with warehouse.connect() as conn:
-        result = publish.publish_batch(
-            conn,
-            entity=staged["entity"],
-            table=staged["staging"]["table"],
-            batch_id=staged["batch_id"],
-        )
-        ops.update_batch(
-            conn,
-            staged["batch_id"],
-            stage="publish",
-            seconds=time.monotonic() - began,
-            rows_published=result.rows_published,
-            status="published",
-            months_touched=[dt.date.fromisoformat(m) for m in result.months_touched],
-        )
-    return {
-        "batch_id": staged["batch_id"],
-        "province_code": staged["province_code"],
-        "entity": staged["entity"],
-        **result.to_dict(),
-    }
+    batch_key, entity, table = staged["batch_id"], staged["entity"], staged["staging"]["table"]
+    start, end = _interval(staged)
+    with failure_recorded(batch_key, "validate"):
+        with warehouse.connect() as conn:
+            previous = quality.previous_row_count(conn, entity, staged["province_code"], start)
+        runtime = {"interval_end": end.isoformat(sep=" "), "province_code": staged["province_code"],
+                   "min_rows": math.ceil((previous or 0) * COLLAPSE_SHARE)}
+        report = quality.validate(warehouse.url(), table, entity, runtime)
+        log.info("%s: Data Docs page for this batch: %s", batch_key, report.docs_url)
+        with warehouse.connect() as conn:
+            quality.record(conn, batch_id=batch_key, entity=entity, report=report)
+            if report.critical_failures:
+                conn.commit()
+                raise quality.DataQualityError(quality.failure_message(batch_key, report))
+            moved = quality.quarantine_failures(conn, table=table, batch_id=batch_key, entity=entity,
+                                                outcomes=report.outcomes)
+            conn.commit()
+            ops.update_batch(conn, batch_key, stage="validate", seconds=time.monotonic() - began,
+                             rows_quarantined=staged["staging"]["rows_rejected"] + moved)
+    failed = [o.describe() for o in report.outcomes if not o.success]
+    for line in failed:
+        log.warning("%s: %s", batch_key, line)
+    return {**staged, "quality": {"docs_url": report.docs_url, "quarantined": moved, "failed": failed}}
+
+
+def publish_batch(validated: dict) -> dict:
+    """Merge the validated batch into core (one transaction) and report the months it touched."""
+    began = time.monotonic()
+    batch_key = validated["batch_id"]
+    with failure_recorded(batch_key, "publish"), warehouse.connect() as conn:
+        result = publish.publish_batch(conn, entity=validated["entity"], batch_id=batch_key,
+                                       table=validated["staging"]["table"])
+        ops.update_batch(conn, batch_key, stage="publish", seconds=time.monotonic() - began,
+                         rows_published=result.rows_published, status="published",
+                         months_touched=[dt.date.fromisoformat(m) for m in result.months_touched])
+    return {"batch_id": batch_key, "province_code": validated["province_code"],
+            "entity": validated["entity"], **result.to_dict()}
 
 
 def mark_failed(batch_id: str, error: str) -> None:
