@@ -16,7 +16,8 @@ and in it, for dossiers, payments and refunds (refunds after payments, which the
 4. **publish_*** merges the batch into `core` in one transaction (newest `source_updated_at`
    wins) and emits an asset event on the core table naming the months it touched.
 
-Then **rebuild_marts** replaces those months of the monthly marts, one transaction each.
+Then **rebuild_marts** replaces those months of the monthly marts, one transaction each, and
+**report_failures** (runs only when something failed) fails the run with the list of failed batches.
 
 **On call.** One province failing does not stop the others. Per batch: `ops.batch` (rows read,
 staged, quarantined, published; timings; error), `ops.dq_result` (every expectation), alerts in
@@ -130,7 +131,18 @@ def procedures_nightly():
 
         return pipeline.rebuild_marts_for_run(get_current_context()["run_id"])
 
-    load_province.expand(batch=plan_batches()) >> rebuild_marts()
+    @task(trigger_rule="one_failed")
+    def report_failures() -> None:
+        """Fail the run when any province failed, after the others were published and the marts rebuilt."""
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from tthc_warehouse import pipeline
+
+        raise AirflowFailException(pipeline.failed_batches_message(get_current_context()["run_id"]))
+
+    loads = load_province.expand(batch=plan_batches())
+    loads >> rebuild_marts()
+    loads >> report_failures()
 
 
 procedures_nightly()

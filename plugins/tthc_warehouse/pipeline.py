@@ -180,6 +180,14 @@ def mark_failed(batch_id: str, error: str) -> None:
         ops.update_batch(conn, batch_id, status="failed", error=error[:2000])
 
 
+def failed_batches_message(run_id: str) -> str:
+    with warehouse.connect() as conn:
+        rows = conn.execute("select batch_id, left(error, 300) from ops.batch where dag_run_id = %s "
+                            "and status <> 'published' order by batch_id", (run_id,)).fetchall()
+    lines = [f"{len(rows)} batch(es) of this run were not published; the others were:"]
+    return "\n".join(lines + [f"  - {batch}: {error}" for batch, error in rows])
+
+
 def rebuild_marts_for_run(run_id: str) -> dict:
     """Rebuild every monthly mart for the months that the run's published batches touched."""
     with warehouse.connect() as conn:

@@ -89,7 +89,12 @@ def _fill(value, runtime: dict[str, object]):
 
 def _label(config) -> str:
     kwargs = config.kwargs
-    target = kwargs.get("column") or kwargs.get("column_list") or kwargs.get("description")
+    target = (kwargs.get("column") or kwargs.get("column_list") or getattr(config, "description", None)
+              or kwargs.get("description"))
+    if target is None and "min_value" in kwargs:
+        target = f"min {kwargs['min_value']}"
+    if isinstance(target, list):
+        target = ", ".join(target)
     if kwargs.get("column_A"):
         target = f"{kwargs['column_A']} >= {kwargs['column_B']}"
     return f"{config.type}({target})" if target else config.type
@@ -117,9 +122,11 @@ def validate(url: str, table: str, entity: str, runtime: dict[str, object]) -> R
     """Run the suite in the database against ``staging.<table>``; build the batch's Data Docs page."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
     context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
     site = {"class_name": "SiteBuilder", "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
             "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir())}}
     context.add_data_docs_site("tthc", site)
@@ -128,7 +135,9 @@ def validate(url: str, table: str, entity: str, runtime: dict[str, object]) -> R
     spec = load_suite(entity, runtime)
     suite = gx.ExpectationSuite(name=entity, meta=spec.get("meta"))
     for item in spec["expectations"]:
-        suite.add_expectation_configuration(ExpectationConfiguration(**item))
+        # add_expectation appends; add_expectation_configuration would upsert by domain and silently
+        # merge two table-level checks (e.g. both row-count expectations) into one.
+        suite.add_expectation(ExpectationConfiguration(**item).to_domain_obj())
     suite = context.suites.add(suite)
     definition = context.validation_definitions.add(gx.ValidationDefinition(
         name=table, data=asset.add_batch_definition_whole_table("whole"), suite=suite))
@@ -189,7 +198,8 @@ def _bad_rows_sql(table: str, outcome: Outcome) -> sql.Composable:
         staged = sql.SQL("(select * from {}) as subselect").format(staging_identifier(table))
         before, after = outcome.query.split("{batch}", 1)
         return sql.SQL("{}{}{}").format(sql.SQL(before), staged, sql.SQL(after))
-    values = sql.SQL(", ").join(sql.Literal(k) for k in outcome.keys)
+    values = sql.SQL(", ").join(sql.SQL("({}, {}::bigint)").format(sql.Literal(f), sql.Literal(r))
+                                for f, r in outcome.keys)
     return sql.SQL("select * from (values {}) as bad (_file, _row)").format(values)
 
 
