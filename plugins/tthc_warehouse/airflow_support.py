@@ -17,7 +17,8 @@ WAREHOUSE_POOL = "warehouse_writers"  # caps concurrent writers to the warehouse
 # Core tables as Assets: each publish emits an event whose extra names the months it touched.
 CORE_ASSETS = {
     entity: Asset(name=f"core.{table}", uri=f"warehouse://core/{table}", group="warehouse")
-    for entity, table in (("dossier", "fact_dossier"), ("payment", "fact_payment"), ("refund", "fact_refund"))
+    for entity, table in (("dossier", "fact_dossier"), ("payment", "fact_payment"), ("refund", "fact_refund"),
+                          ("index766_snapshot", "fact_index766_snapshot"))
 }
 
 

@@ -11,13 +11,13 @@ import yaml
 
 from tthc_warehouse.paths import CONFIG_DIR, data_dir
 
-ENTITY_ORDER = ("dossier", "payment", "refund")
+ENTITY_ORDER = ("dossier", "payment", "refund", "index766_snapshot")
 
 
 @dataclass(frozen=True)
 class EntityFeed:
     entity: str
-    format: str  # csv | xlsx | jsonl | http
+    format: str  # csv | xlsx | jsonl | http | dvcqg
     path: str = ""  # file template relative to the inbox, formatted with ``day``
     mapping: str = "canonical"
     options: dict = field(default_factory=dict)  # delimiter, encoding, conn_id, endpoint, ...
@@ -66,6 +66,14 @@ def load_mapping(name: str, path: Path | None = None) -> dict[str, str]:
     if name not in mappings:
         raise KeyError(f"header mapping {name!r} is not defined in {path}")
     return dict(mappings[name] or {})
+
+
+def file_periods(feed: EntityFeed, province_code: str, days: list[dt.date]) -> dict[str, dt.date]:
+    """File name -> first day it covers (a monthly template yields one file for a month's days)."""
+    periods: dict[str, dt.date] = {}
+    for day in days:
+        periods.setdefault(Path(feed.path.format(day=day, province_code=province_code)).name, day)
+    return periods
 
 
 def days_in(start: dt.datetime, end: dt.datetime) -> list[dt.date]:

@@ -14,13 +14,15 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from tthc_warehouse import landing, marts, ops, publish, quality, staging, warehouse
 from tthc_warehouse.contract import ENTITIES
-from tthc_warehouse.feeds import EntityFeed, ProvinceFeed, days_in, inbox_dir, load_feeds
+from tthc_warehouse.feeds import EntityFeed, ProvinceFeed, days_in, file_periods, inbox_dir, load_feeds
 from tthc_warehouse.landing import Landed
 
 log = logging.getLogger(__name__)
+LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")  # sources write Vietnam wall-clock time
 
 # A delivery smaller than this share of the previous interval's is flagged (warning) as a collapse.
 COLLAPSE_SHARE = 0.2
@@ -75,15 +77,13 @@ def _interval(batch: dict) -> tuple[dt.datetime, dt.datetime]:
     )
 
 
-def _land(
-    feed: EntityFeed, province_code: str, start: dt.datetime, end: dt.datetime, target: Path
-) -> Landed:
+def _land(feed: EntityFeed, province_code: str, start: dt.datetime, end: dt.datetime,
+          target: Path) -> Landed:
+    """Land the interval's files (daily or monthly, per the feed's template) or fetch its API pages."""
     if feed.format != "http":
-        files = [
-            inbox_dir() / feed.path.format(day=day, province_code=province_code)
-            for day in days_in(start, end)
-        ]
-        return landing.land(files, target, feed.source)
+        names = file_periods(feed, province_code, days_in(start, end))  # a monthly file once
+        folder = inbox_dir() / Path(feed.path.format(day=start.date(), province_code=province_code)).parent
+        return landing.land([folder / name for name in names], target, feed.source)
     from airflow.sdk import BaseHook
 
     from tthc_warehouse.sources import http_api
@@ -122,15 +122,27 @@ def stage(extracted: dict) -> dict:
     entity = ENTITIES[extracted["entity"]]
     table = batch_key.replace(":", "_").replace("-", "_").lower()
     paths = [Path(p) for p in Landed(**extracted["landed"]).paths()]
+    feed = _feed(extracted["province_code"], entity.name)
     with failure_recorded(batch_key, "stage"), warehouse.connect() as conn:
         result = staging.stage_files(conn, batch_id=batch_key, table=table, entity=entity, paths=paths,
-                                     feed=_feed(extracted["province_code"], entity.name))
+                                     feed=feed, context=_read_context(extracted, feed))
         ops.update_batch(conn, batch_key, stage="stage", seconds=time.monotonic() - began,
                          rows_read=result.rows_read, rows_staged=result.rows_staged,
                          rows_quarantined=result.rows_rejected)
     log.info("%s: %d rows read, %d staged, %d quarantined (parse)", batch_key, result.rows_read,
              result.rows_staged, result.rows_rejected)
     return {**extracted, "staging": result.to_dict()}
+
+
+def _read_context(extracted: dict, feed: EntityFeed) -> dict:
+    """What a portal snapshot file does not say itself: its period, capture time and province."""
+    if feed.format != "dvcqg":
+        return {}
+    start, end = _interval(extracted)
+    periods = file_periods(feed, extracted["province_code"], days_in(start, end))
+    return {"province_code": extracted["province_code"],
+            "periods": {name: day.replace(day=1) for name, day in periods.items()},
+            "captured_at": end.replace(tzinfo=LOCAL_TZ)}
 
 
 def validate(staged: dict) -> dict:

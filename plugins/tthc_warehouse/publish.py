@@ -21,6 +21,7 @@ PUBLISH_STATEMENTS = {
     ),
     "payment": ("publish/fact_payment.sql",),
     "refund": ("publish/fact_refund.sql",),
+    "index766_snapshot": ("publish/fact_index766_snapshot.sql",),
 }
 MONTHS_TOUCHED = {entity: f"publish/{entity}_months_touched.sql" for entity in PUBLISH_STATEMENTS}
 

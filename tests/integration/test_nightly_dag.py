@@ -136,7 +136,7 @@ def test_every_batch_is_published_and_accounted_for(loaded, db) -> None:
         "select entity, count(*), sum(rows_read), sum(rows_staged + rows_quarantined), "
         "bool_and(status = 'published') from ops.batch group by entity order by entity"
     ).fetchall()
-    assert [r[0] for r in rows] == ["dossier", "payment", "refund"]
+    assert [r[0] for r in rows] == ["dossier", "index766_snapshot", "payment", "refund"]
     for entity, batches, read, accounted, published in rows:
         assert batches == 10 and published, entity
         assert read == accounted and read > 0, entity
@@ -146,7 +146,7 @@ def test_rerunning_the_same_interval_changes_nothing(loaded, db) -> None:
     assert run_period() == "success"
     assert snapshot(db) == loaded
     batches = db.execute("select count(*) from ops.batch").fetchone()[0]
-    assert batches == 30  # replaced, never added to
+    assert batches == 40  # replaced, never added to
 
 
 def test_core_keeps_the_newest_version_and_the_status_history(loaded, db) -> None:
@@ -166,3 +166,13 @@ def test_core_keeps_the_newest_version_and_the_status_history(loaded, db) -> Non
     ).fetchone()
     assert mismatched == 0
     assert updated > 1000  # most dossiers arrive once received and again once finished
+
+
+def test_the_portals_published_snapshots_are_loaded_per_province_and_month(loaded, db) -> None:
+    rows = db.execute(
+        "select province_code, count(distinct period_start) from core.fact_index766_snapshot "
+        "where parent_code is null and indicator_code = 'SO_HOA_GIAY_TO_GIAI_QUYET' group by 1").fetchall()
+    assert dict(rows) == {code: 9 for code in ARTICLE}
+    nulls_kept = db.execute("select count(*) from core.fact_index766_snapshot where indicator_code = "
+                            "'ELECTRONIC_CERTIFIED_COPY' and numerator is null").fetchone()[0]
+    assert nulls_kept > 0  # null is not 0

@@ -1,0 +1,32 @@
+-- Merge one staged batch of the portal's Decision-766 snapshots into core. A snapshot is keyed by
+-- unit, period, indicator and capture time, so each capture is kept; the same capture replayed
+-- replaces itself.
+with latest as (
+    select distinct on (unit_code, period_type, period_start, indicator_group, indicator_code, captured_at) *
+    from {staging}
+    order by unit_code, period_type, period_start, indicator_group, indicator_code, captured_at,
+        _file desc, _row desc
+)
+
+insert into core.fact_index766_snapshot as target (
+    unit_code, unit_name, unit_level, parent_code, province_code, period_type, period_start,
+    indicator_group, indicator_code, numerator, denominator, ratio, score, max_score, captured_at,
+    batch_id
+)
+select
+    unit_code, unit_name, unit_level, parent_code, province_code, period_type, period_start,
+    indicator_group, indicator_code, numerator, denominator, ratio, score, max_score, captured_at,
+    %(batch_id)s
+from latest
+on conflict (unit_code, period_type, period_start, indicator_group, indicator_code, captured_at)
+do update set
+    unit_name = excluded.unit_name,
+    unit_level = excluded.unit_level,
+    parent_code = excluded.parent_code,
+    province_code = excluded.province_code,
+    numerator = excluded.numerator,
+    denominator = excluded.denominator,
+    ratio = excluded.ratio,
+    score = excluded.score,
+    max_score = excluded.max_score,
+    batch_id = excluded.batch_id
