@@ -10,9 +10,11 @@ from zoneinfo import ZoneInfo
 
 from airflow.sdk import Asset
 
+# The pool that caps concurrent warehouse writers (re-exported for the DAG files).
+from tthc_warehouse.localenv import WAREHOUSE_POOL as WAREHOUSE_POOL
+
 log = logging.getLogger(__name__)
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
-WAREHOUSE_POOL = "warehouse_writers"  # caps concurrent writers to the warehouse
 
 # Core tables as Assets: each publish emits an event whose extra names the months it touched.
 CORE_ASSETS = {

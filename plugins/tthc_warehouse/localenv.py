@@ -14,6 +14,9 @@ from pathlib import Path
 
 from tthc_warehouse.paths import PROJECT_ROOT, data_dir
 
+WAREHOUSE_POOL = "warehouse_writers"  # the DAGs' pool (airflow_support imports Airflow; this must not)
+WAREHOUSE_POOL_SLOTS = 4
+
 
 def airflow_home() -> Path:
     return Path(os.environ.get("AIRFLOW_HOME", data_dir() / "airflow"))

@@ -83,6 +83,18 @@ def months_touched_by_run(conn: psycopg.Connection, run_id: str) -> list[dt.date
     return [r[0] for r in rows]
 
 
+def advance_watermark(conn: psycopg.Connection, *, source: str, province_code: str, entity: str,
+                      loaded_through: dt.datetime) -> None:
+    """The source is loaded through ``loaded_through`` (Vietnam time); a watermark never moves back."""
+    conn.execute(
+        "insert into ops.watermark (source, province_code, entity, high_water) "
+        "values (%s, %s, %s, %s::timestamp at time zone 'Asia/Ho_Chi_Minh') "
+        "on conflict (source, province_code, entity) do update "
+        "set high_water = greatest(ops.watermark.high_water, excluded.high_water)",
+        (source, province_code, entity, loaded_through))
+    conn.commit()
+
+
 def record_alert(
     conn: psycopg.Connection,
     *,

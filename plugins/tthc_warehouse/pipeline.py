@@ -183,6 +183,9 @@ def publish_batch(validated: dict) -> dict:
         ops.update_batch(conn, batch_key, stage="publish", seconds=time.monotonic() - began,
                          rows_published=result.rows_published, status="published",
                          months_touched=[dt.date.fromisoformat(m) for m in result.months_touched])
+        feed = _feed(validated["province_code"], validated["entity"])
+        ops.advance_watermark(conn, source=feed.source, province_code=validated["province_code"],
+                              entity=validated["entity"], loaded_through=_interval(validated)[1])
     return {"batch_id": batch_key, "province_code": validated["province_code"],
             "entity": validated["entity"], **result.to_dict()}
 

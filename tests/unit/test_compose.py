@@ -7,7 +7,6 @@ Dockerfile and .env.example are read as text, uv.lock with tomllib.
 
 from __future__ import annotations
 
-import ast
 import re
 import tomllib
 from pathlib import Path
@@ -273,10 +272,9 @@ def test_init_migrates_the_metadata_db_creates_the_admin_and_the_pool(services):
     env = environment(init)
     assert env["_AIRFLOW_DB_MIGRATE"] == "true" and env["_AIRFLOW_WWW_USER_CREATE"] == "true"
     script = "\n".join(init["command"]) if isinstance(init["command"], list) else init["command"]
-    source = (ROOT / "plugins/tthc_warehouse/airflow_support.py").read_text(encoding="utf-8")
-    pool = next(node.value.value for node in ast.parse(source).body
-                if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "WAREHOUSE_POOL")
-    assert f"airflow pools set {pool} " in script
+    from tthc_warehouse.localenv import WAREHOUSE_POOL
+
+    assert f"airflow pools set {WAREHOUSE_POOL} " in script
 
 
 def test_warehouse_is_migrated_after_it_is_healthy_and_before_tasks_run(services):
