@@ -19,12 +19,14 @@ and in it, for dossiers, payments and refunds (refunds after payments, which the
 Then **rebuild_marts** replaces those months of the monthly marts, one transaction each, and
 **report_failures** (runs only when something failed) fails the run with the list of failed batches.
 
-**On call.** One province failing does not stop the others. Per batch: `ops.batch` (rows read,
-staged, quarantined, published; timings; error), `ops.dq_result` (every expectation), alerts in
-`ops.alert`; `tthc status` prints them. Transient errors (network, database restart, HTTP 5xx)
-are retried with exponential backoff. Rerunning a run or any interval is safe: batches are keyed
-by entity, province and interval, so nothing is counted twice. For an initial load or a re-sync,
-trigger with params `from_date` / `to_date` (and optionally `provinces`).
+**On call.** Failed tasks raise an alert (`ops.alert`, and the `alerts_webhook` connection when
+configured); so does a run not finished by 06:00 Vietnam time (a deadline alert). One province
+failing does not stop the others. Per batch: `ops.batch` (rows read, staged, quarantined,
+published; timings; error), `ops.dq_result` (every expectation), alerts in `ops.alert`;
+`tthc status` prints them. Transient errors (network, database restart, HTTP 5xx) are retried
+with exponential backoff. Rerunning a run or any interval is safe: batches are keyed by entity,
+province and interval, so nothing is counted twice. For an initial load or a re-sync, trigger with
+params `from_date` / `to_date` (and optionally `provinces`).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from airflow.sdk.exceptions import AirflowSkipException
 from tthc_warehouse.airflow_support import (
     CORE_ASSETS,
     DEFAULT_ARGS,
+    NIGHTLY_DEADLINE,
     WAREHOUSE_POOL,
     batch_interval,
     fail_fast_on_bad_data,
@@ -94,6 +97,7 @@ def publish(validated: dict) -> dict:
     catchup=False,
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
+    deadline=NIGHTLY_DEADLINE,
     tags=["tthc", "nightly", "dossiers", "payments"],
     doc_md=__doc__,
     params={

@@ -8,7 +8,9 @@ import logging
 from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
-from airflow.sdk import Asset
+from airflow.sdk import Asset, AsyncCallback, DeadlineAlert, DeadlineReference
+
+from tthc_warehouse.alerts import DEADLINE_HOUR, FailureAlertNotifier
 
 # The pool that caps concurrent warehouse writers (re-exported for the DAG files).
 from tthc_warehouse.localenv import WAREHOUSE_POOL as WAREHOUSE_POOL
@@ -24,28 +26,23 @@ CORE_ASSETS = {
 }
 
 
-def record_failure(context) -> None:
-    """Task failure callback: an alert row in ops.alert (never fails the callback itself)."""
-    ti = context["ti"]
-    message = str(context.get("exception") or "task failed")[:4000]
-    try:
-        from tthc_warehouse import ops, warehouse
-
-        with warehouse.connect() as conn:
-            ops.record_alert(conn, kind="task_failed", message=message, dag_id=ti.dag_id,
-                             run_id=ti.run_id, task_id=f"{ti.task_id}[{ti.map_index}]")
-    except Exception:  # the warehouse may be what failed; the task log has the error anyway
-        log.exception("could not record the failure in ops.alert")
-
-
 DEFAULT_ARGS = {
     "owner": "tthc-data",
     "retries": 3,
     "retry_delay": dt.timedelta(minutes=2),
     "retry_exponential_backoff": True,
     "max_retry_delay": dt.timedelta(minutes=30),
-    "on_failure_callback": record_failure,
+    "on_failure_callback": FailureAlertNotifier(),
 }
+
+
+# The logical date of a nightly run is the start of the day it loads; the run must be done by
+# 06:00 Vietnam time the morning after that day: logical date + 30 hours.
+NIGHTLY_DEADLINE = DeadlineAlert(
+    reference=DeadlineReference.DAGRUN_LOGICAL_DATE,
+    interval=dt.timedelta(days=1, hours=DEADLINE_HOUR),
+    callback=AsyncCallback("tthc_warehouse.alerts.deadline_missed", kwargs={"dag_id": "procedures_nightly"}),
+)
 
 
 def fail_fast_on_bad_data(fn: Callable) -> Callable:

@@ -40,12 +40,41 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """Run the nightly DAG once over [from, to) with dag.test()."""
-    from tthc_warehouse import runner
+    """Run the nightly DAG once over [from, to) in this process (dag.test), with progress bars."""
+    from tthc_warehouse import demo, runner
+    from tthc_warehouse.feeds import ENTITY_ORDER, load_feeds
+    from tthc_warehouse.paths import data_dir
+    from tthc_warehouse.progress import batch_progress
 
-    state = runner.run_nightly(args.from_date, args.to_date, args.province, quiet=not args.verbose)
-    print(f"procedures_nightly {args.from_date} .. {args.to_date}: {state}")
+    feeds = [f for f in load_feeds() if not args.province or f.province_code in args.province]
+    total = sum(len([e for e in ENTITY_ORDER if e in f.entities]) for f in feeds)
+    warehouse.url()
+    log = data_dir() / "run.log"
+    print(f"procedures_nightly {args.from_date} .. {args.to_date}: {len(feeds)} provinces; task logs: {log}")
+    with batch_progress(total):
+        if args.verbose:
+            state = runner.run_nightly(args.from_date, args.to_date, args.province)
+        else:
+            with demo.output_to(log):
+                state = runner.run_nightly(args.from_date, args.to_date, args.province)
+    print(f"run {state}; details: tthc status")
     return 0 if state == "success" else 1
+
+
+def cmd_backfill(args: argparse.Namespace) -> int:
+    """Create a backfill of the nightly DAG (`airflow backfill create`); the scheduler runs it."""
+    import subprocess
+    from pathlib import Path
+
+    localenv.ensure_metadata_db()
+    airflow = Path(sys.executable).with_name("airflow")
+    command = [str(airflow), "backfill", "create", "--dag-id", "procedures_nightly",
+               "--from-date", args.from_date.isoformat(), "--to-date", args.to_date.isoformat(),
+               "--reprocess-behavior", args.reprocess, "--max-active-runs", str(args.max_active_runs)]
+    if args.dry_run:
+        command.append("--dry-run")
+    print("backfill runs are executed by the scheduler: keep `make up` running to see them progress")
+    return subprocess.run(command, env=os.environ.copy(), check=False).returncode
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -104,6 +133,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--province", action="append", help="province code; repeat; default all")
     run.add_argument("--verbose", action="store_true", help="show Airflow's task logs")
     run.set_defaults(func=cmd_run)
+    backfill = commands.add_parser("backfill", help=cmd_backfill.__doc__)
+    backfill.add_argument("--from", dest="from_date", type=_date, required=True, help="first logical date")
+    backfill.add_argument("--to", dest="to_date", type=_date, required=True,
+                          help="last logical date (inclusive)")
+    backfill.add_argument("--reprocess", choices=["none", "completed", "failed"], default="failed",
+                          help="what to do with dates that already have a run (default: rerun failed ones)")
+    backfill.add_argument("--max-active-runs", type=int, default=1)
+    backfill.add_argument("--dry-run", action="store_true", help="list the runs without creating them")
+    backfill.set_defaults(func=cmd_backfill)
     demo = commands.add_parser("demo", help="simulate, load Jan-Sep 2024, print the figures")
     demo.add_argument("--seed", type=int, default=766)
     demo.add_argument("--scale", type=float, default=0.2)

@@ -18,6 +18,10 @@ QUARANTINE = """
     select entity, expectation, count(*) as rows, min(reason) as example
     from quarantine.rejected_row group by entity, expectation order by rows desc
 """
+FAILED_EXPECTATIONS = """
+    select batch_id, expectation, severity, unexpected_count, action
+    from ops.dq_result where not success order by checked_at desc limit 20
+"""
 ALERTS = """
     select raised_at, dag_id, task_id, kind, left(message, 80) as message
     from ops.alert where not acknowledged order by raised_at desc limit 20
@@ -41,6 +45,7 @@ def status(conn: psycopg.Connection, limit: int = 20) -> str:
     parts = [
         "Latest batches (ops.batch):", table(frame(conn, LATEST_BATCHES, (limit,))),
         "", "Quarantined rows (quarantine.rejected_row):", table(frame(conn, QUARANTINE)),
+        "", "Failed expectations (ops.dq_result):", table(frame(conn, FAILED_EXPECTATIONS)),
         "", "Open alerts (ops.alert):", table(frame(conn, ALERTS)),
     ]
     return "\n".join(parts)
