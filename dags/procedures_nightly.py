@@ -16,8 +16,9 @@ and in it, for dossiers, payments and refunds (refunds after payments, which the
 4. **publish_*** merges the batch into `core` in one transaction (newest `source_updated_at`
    wins) and emits an asset event on the core table naming the months it touched.
 
-Then **rebuild_marts** replaces those months of the monthly marts, one transaction each, and
-**report_failures** (runs only when something failed) fails the run with the list of failed batches.
+The asset events trigger the `marts_monthly` DAG, which rebuilds exactly the months they name.
+**report_failures** (runs only when something failed) fails the run with the list of batches that
+were not published, after every other province was.
 
 **On call.** Failed tasks raise an alert (`ops.alert`, and the `alerts_webhook` connection when
 configured); so does a run not finished by 06:00 Vietnam time (a deadline alert). One province
@@ -129,24 +130,16 @@ def procedures_nightly():
             if entity == "refund":  # refunds are checked against the payments they return
                 published["payment"] >> validated
 
-    @task(trigger_rule="all_done", pool=WAREHOUSE_POOL)
-    def rebuild_marts() -> dict:
-        from tthc_warehouse import pipeline
-
-        return pipeline.rebuild_marts_for_run(get_current_context()["run_id"])
-
     @task(trigger_rule="one_failed")
     def report_failures() -> None:
-        """Fail the run when any province failed, after the others were published and the marts rebuilt."""
+        """Fail the run when any province failed, after the others were published."""
         from airflow.sdk.exceptions import AirflowFailException
 
         from tthc_warehouse import pipeline
 
         raise AirflowFailException(pipeline.failed_batches_message(get_current_context()["run_id"]))
 
-    loads = load_province.expand(batch=plan_batches())
-    loads >> rebuild_marts()
-    loads >> report_failures()
+    load_province.expand(batch=plan_batches()) >> report_failures()
 
 
 procedures_nightly()

@@ -7,6 +7,7 @@ import datetime as dt
 import os
 import shutil
 import sys
+from pathlib import Path
 
 from tthc_warehouse import localenv, warehouse
 
@@ -51,12 +52,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     warehouse.url()
     log = data_dir() / "run.log"
     print(f"procedures_nightly {args.from_date} .. {args.to_date}: {len(feeds)} provinces; task logs: {log}")
-    with batch_progress(total):
-        if args.verbose:
-            state = runner.run_nightly(args.from_date, args.to_date, args.province)
-        else:
-            with demo.output_to(log):
+    servers = []
+    if args.simulated:  # the simulator's HTTP province is served from its store, as in the demo
+        from tthc_warehouse.feeds import inbox_dir
+        from tthc_warehouse.simulator.serve import serve_http_feeds
+
+        servers = serve_http_feeds(inbox_dir(), feeds)
+    try:
+        with batch_progress(total):
+            if args.verbose:
                 state = runner.run_nightly(args.from_date, args.to_date, args.province)
+            else:
+                with demo.output_to(log):
+                    state = runner.run_nightly(args.from_date, args.to_date, args.province)
+    finally:
+        for server in servers:
+            server.stop()
     print(f"run {state}; details: tthc status")
     return 0 if state == "success" else 1
 
@@ -64,7 +75,6 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_backfill(args: argparse.Namespace) -> int:
     """Create a backfill of the nightly DAG (`airflow backfill create`); the scheduler runs it."""
     import subprocess
-    from pathlib import Path
 
     localenv.ensure_metadata_db()
     airflow = Path(sys.executable).with_name("airflow")
@@ -89,6 +99,20 @@ def cmd_status(args: argparse.Namespace) -> int:
 
     with warehouse.connect(role=None) as conn:
         print(report_text.status(conn, limit=args.limit))
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Write (and optionally open) the self-contained monthly HTML report from the marts."""
+    from tthc_warehouse import report_html
+
+    month = dt.date.fromisoformat(f"{args.month}-01")
+    path = report_html.write(month, args.out)
+    print(f"report written: {path}")
+    if args.open:
+        import webbrowser
+
+        webbrowser.open(path.as_uri())
     return 0
 
 
@@ -119,7 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("migrate", help=cmd_migrate.__doc__).set_defaults(func=cmd_migrate)
     sim = commands.add_parser("simulate", help=cmd_simulate.__doc__)
-    sim.add_argument("--inbox", type=lambda p: __import__("pathlib").Path(p))
+    sim.add_argument("--inbox", type=Path)
     sim.add_argument("--seed", type=int, default=766)
     sim.add_argument("--scale", type=float, default=0.2)
     sim.set_defaults(func=cmd_simulate)
@@ -132,6 +156,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--province", action="append", help="province code; repeat; default all")
     run.add_argument("--verbose", action="store_true", help="show Airflow's task logs")
+    run.add_argument("--simulated", action="store_true",
+                     help="serve the simulator's HTTP feeds from the inbox (after `tthc simulate`)")
     run.set_defaults(func=cmd_run)
     backfill = commands.add_parser("backfill", help=cmd_backfill.__doc__)
     backfill.add_argument("--from", dest="from_date", type=_date, required=True, help="first logical date")
@@ -147,6 +173,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--scale", type=float, default=0.2)
     demo.add_argument("--verbose", action="store_true")
     demo.set_defaults(func=cmd_demo)
+    report = commands.add_parser("report", help=cmd_report.__doc__)
+    report.add_argument("--month", required=True, help="YYYY-MM")
+    report.add_argument("--out", type=Path, help="folder (default .data/reports)")
+    report.add_argument("--open", action="store_true", help="open it in the default browser")
+    report.set_defaults(func=cmd_report)
     status = commands.add_parser("status", help=cmd_status.__doc__)
     status.add_argument("--limit", type=int, default=20)
     status.set_defaults(func=cmd_status)

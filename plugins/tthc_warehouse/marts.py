@@ -9,39 +9,92 @@ from psycopg import sql
 
 from tthc_warehouse.paths import read_sql
 
-# mart table -> the SELECT (in sql/marts/) that produces one month of it
-MONTHLY_MARTS = {"mart.monthly_compliance": "marts/monthly_compliance.sql"}
+# mart table -> the SELECTs (in sql/marts/) that produce one month of it, in dependency order:
+# the province mart sums the agency rows, the summary counts the issues, the reconciliation
+# reads the province mart. Views (mart.agency_monthly_compliance, mart.overdue_dossiers_current,
+# the *_by_2025_unit views) derive from these tables or from core and need no rebuild.
+MONTHLY_MARTS: dict[str, tuple[str, ...]] = {
+    "mart.agency_monthly_counts": ("marts/agency_monthly_counts.sql",),
+    "mart.monthly_compliance": ("marts/monthly_compliance.sql",),
+    "mart.overdue_dossiers": ("marts/overdue_dossiers.sql",),
+    "mart.payment_refund_issues": (
+        "marts/payment_refund_issues_refunds.sql",
+        "marts/payment_refund_issues_payments.sql",
+    ),
+    "mart.payment_refund_summary": ("marts/payment_refund_summary.sql",),
+    "mart.index766_reconciliation": ("marts/index766_reconciliation.sql",),
+}
+# ref.setting rows the mart SQL reads (inserted by migration 0003).
+REQUIRED_SETTINGS = ("refund_time_limit_days", "payment_excessive_steps", "reconciliation_tolerance_pp")
 
 
 def _columns(conn: psycopg.Connection, table: str) -> list[str]:
+    """Columns an insert must fill: all but the generated ones (the rates)."""
     schema, name = table.split(".")
     rows = conn.execute(
         "select column_name from information_schema.columns where table_schema = %s "
-        "and table_name = %s order by ordinal_position",
+        "and table_name = %s and is_generated = 'NEVER' order by ordinal_position",
         (schema, name),
     ).fetchall()
     return [r[0] for r in rows]
 
 
+def check_settings(conn: psycopg.Connection) -> None:
+    """Fail with the missing names rather than build marts that silently flag nothing."""
+    found = {r[0] for r in conn.execute(
+        "select name from ref.setting where name = any(%s) and value is not null",
+        (list(REQUIRED_SETTINGS),),
+    ).fetchall()}
+    missing = sorted(set(REQUIRED_SETTINGS) - found)
+    if missing:
+        raise ValueError(f"ref.setting lacks {', '.join(missing)}: run `tthc migrate` (revision 0003)")
+
+
+def _rebuild_table(conn: psycopg.Connection, table: str, month: dt.date) -> int:
+    target = sql.Identifier(*table.split("."))
+    columns = sql.SQL(", ").join(map(sql.Identifier, _columns(conn, table)))
+    conn.execute(sql.SQL("delete from {} where month = %(month)s").format(target), {"month": month})
+    rows = 0
+    for path in MONTHLY_MARTS[table]:
+        cursor = conn.execute(
+            sql.SQL("insert into {} ({}) select {} from ({}) as built").format(
+                target, columns, columns, sql.SQL(read_sql(path))
+            ),
+            {"month": month},
+        )
+        rows += cursor.rowcount
+    return rows
+
+
 def rebuild_month(conn: psycopg.Connection, month: dt.date) -> dict[str, int]:
-    """Replace one month of every monthly mart atomically: readers see old or new, never half."""
-    counts = {}
+    """Replace one month of every monthly mart atomically: readers see old or new, never half.
+
+    A month is computed from core alone (and the same month of the marts before it in
+    MONTHLY_MARTS), so months can be rebuilt in any order or in parallel. Which months are stale
+    after a load is ``months_to_rebuild``'s business.
+    """
+    month = month.replace(day=1)
     with conn.transaction():
-        for table, path in MONTHLY_MARTS.items():
-            target = sql.Identifier(*table.split("."))
-            columns = sql.SQL(", ").join(map(sql.Identifier, _columns(conn, table)))
-            conn.execute(
-                sql.SQL("delete from {} where month = %(month)s").format(target), {"month": month}
-            )
-            cursor = conn.execute(
-                sql.SQL("insert into {} ({}) select {} from ({}) as built").format(
-                    target, columns, columns, sql.SQL(read_sql(path))
-                ),
-                {"month": month},
-            )
-            counts[table] = cursor.rowcount
-    return counts
+        check_settings(conn)
+        return {table: _rebuild_table(conn, table, month) for table in MONTHLY_MARTS}
+
+
+def months_to_rebuild(conn: psycopg.Connection, months: list[dt.date]) -> list[dt.date]:
+    """The given months and every later one through the newest month of data in core.
+
+    A dossier received in a month also counts where it finishes, in later month-end stocks and in
+    later year-to-date sums, so a change to it can move any later month's figures.
+    """
+    if not months:
+        return []
+    with conn.transaction():
+        rows = conn.execute(
+            read_sql("marts/months_to_rebuild.sql"), {"months": [m.replace(day=1) for m in months]}
+        ).fetchall()
+    return [r[0] for r in rows]
 
 
 def rebuild_months(conn: psycopg.Connection, months: list[dt.date]) -> dict[str, dict[str, int]]:
-    return {m.isoformat(): rebuild_month(conn, m) for m in sorted(set(months))}
+    """Rebuild the months a load touched and every later one (``months_to_rebuild``), one
+    transaction per month; returns the rows written per month and table."""
+    return {m.isoformat(): rebuild_month(conn, m) for m in months_to_rebuild(conn, months)}

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from tthc_warehouse import landing, marts, ops, publish, quality, staging, warehouse
+from tthc_warehouse import landing, ops, publish, quality, staging, warehouse
 from tthc_warehouse.contract import ENTITIES
 from tthc_warehouse.feeds import EntityFeed, ProvinceFeed, days_in, file_periods, inbox_dir, load_feeds
 from tthc_warehouse.landing import Landed
@@ -201,10 +201,3 @@ def failed_batches_message(run_id: str) -> str:
                             "and status <> 'published' order by batch_id", (run_id,)).fetchall()
     lines = [f"{len(rows)} batch(es) of this run were not published; the others were:"]
     return "\n".join(lines + [f"  - {batch}: {error}" for batch, error in rows])
-
-
-def rebuild_marts_for_run(run_id: str) -> dict:
-    """Rebuild every monthly mart for the months that the run's published batches touched."""
-    with warehouse.connect() as conn:
-        months = ops.months_touched_by_run(conn, run_id)
-        return marts.rebuild_months(conn, months)

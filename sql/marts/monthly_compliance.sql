@@ -1,45 +1,91 @@
--- One row per province (as it was when the dossier was received) for the month %(month)s.
--- Digitization rate, Decision 766 indicator 4.2: among dossiers synced to the national portal,
--- those whose components were digitized and, when finished with a paper result, that have an
--- electronic result.
-with dossiers as (
+-- One row per province (as it was when the dossier was received) for the month %(month)s: the
+-- month's figures are the sums of mart.agency_monthly_counts (rebuilt just before, in the same
+-- transaction), so province and agency figures always agree. Counting rules: see
+-- agency_monthly_counts.sql. Year to date: the flows counted again from core over
+-- January..%(month)s by the same rules; the month-end stock (in progress, overdue) is this
+-- month's. A month reads no other month, so months can be rebuilt in any order.
+-- Rates and meets_* are generated columns; rank 1 is the best 766 digitization rate.
+with agency as (
+    select *
+    from mart.agency_monthly_counts
+    where month = %(month)s::date
+),
+month_counts as (
     select
         province_code,
-        received_at,
-        synced_to_portal,
-        components_digitized
-        and (not (requires_paper_result and status in (9, 10)) or result_digitized)
-            as digitized_766
-    from core.fact_dossier
-    where received_at >= %(month)s::date
-        and received_at < (%(month)s::date + interval '1 month')
+        max(province_name) as province_name,
+        max(province_code_2025) as province_code_2025,
+        max(province_name_2025) as province_name_2025,
+        max(digitization_target_pct) as digitization_target_pct,
+        sum(dossiers_received) as dossiers_received,
+        sum(synced_received) as synced_received,
+        sum(digitized_766) as digitized_766,
+        sum(digitized_provincial) as digitized_provincial,
+        sum(unsynced_digitized) as unsynced_digitized,
+        sum(e_result_missing) as e_result_missing,
+        sum(components_not_digitized) as components_not_digitized,
+        sum(online_received) as online_received,
+        sum(fee_bearing_received) as fee_bearing_received,
+        sum(paid_online_received) as paid_online_received,
+        sum(dossiers_finished) as dossiers_finished,
+        sum(finished_on_time_766) as finished_on_time_766,
+        sum(finished_late_766) as finished_late_766,
+        sum(finished_on_time_provincial) as finished_on_time_provincial,
+        sum(finished_late_provincial) as finished_late_provincial,
+        sum(paper_result_finished) as paper_result_finished,
+        sum(e_result_finished) as e_result_finished,
+        sum(in_progress_at_month_end) as in_progress_at_month_end,
+        sum(in_progress_overdue_766) as in_progress_overdue_766,
+        sum(in_progress_overdue_provincial) as in_progress_overdue_provincial
+    from agency
+    group by province_code
 ),
 
-per_province as (
+year_dossiers as (
+    select
+        flags.*,
+        flags.received_at >= date_trunc('year', %(month)s::timestamp) as received,
+        flags.finished_at >= date_trunc('year', %(month)s::timestamp)
+        and flags.finished_at < %(month)s::date + interval '1 month' as finished
+    from mart.dossier_flags as flags
+    -- Unfinished dossiers come along too (counting nothing) so every province with a month-end
+    -- stock has a year-to-date row.
+    where flags.received_at < %(month)s::date + interval '1 month'
+        and coalesce(flags.finished_at >= date_trunc('year', %(month)s::timestamp), true)
+),
+
+ytd_counts as (
     select
         province_code,
-        count(*) as dossiers_received,
-        count(*) filter (where synced_to_portal) as synced_received,
-        count(*) filter (where synced_to_portal and digitized_766) as digitized_766
-    from dossiers
+        count(*) filter (where received) as dossiers_received_ytd,
+        count(*) filter (where received and synced_to_portal) as synced_received_ytd,
+        count(*) filter (where received and is_digitized_766) as digitized_766_ytd,
+        count(*) filter (where received and components_digitized) as digitized_provincial_ytd,
+        count(*) filter (where received and is_online) as online_received_ytd,
+        count(*) filter (where received and is_fee_bearing) as fee_bearing_received_ytd,
+        count(*) filter (where received and is_paid_online) as paid_online_received_ytd,
+        count(*) filter (where finished) as dossiers_finished_ytd,
+        count(*) filter (where finished and on_time_766) as finished_on_time_766_ytd,
+        count(*) filter (where finished and on_time_provincial) as finished_on_time_provincial_ytd,
+        count(*) filter (where finished and is_paper_finished) as paper_result_finished_ytd,
+        count(*) filter (where finished and is_e_result_finished) as e_result_finished_ytd
+    from year_dossiers
     group by province_code
 ),
 
 final as (
     select
-        per_province.province_code,
-        coalesce(province.name, per_province.province_code) as province_name,
+        *,
         %(month)s::date as month,
-        per_province.dossiers_received,
-        per_province.digitized_766,
-        per_province.synced_received,
-        round(100.0 * per_province.digitized_766 / nullif(per_province.synced_received, 0), 2)
-            as digitization_rate_766
-    from per_province
-    left join ref.province as province
-        on province.province_code = per_province.province_code
-        and province.valid_from <= %(month)s::date
-        and (province.valid_to is null or province.valid_to > %(month)s::date)
+        rank() over (
+            order by round(100.0 * digitized_766 / nullif(synced_received, 0), 2) desc nulls last
+        ) as digitization_rank,
+        rank() over (
+            order by round(100.0 * digitized_766_ytd / nullif(synced_received_ytd, 0), 2)
+            desc nulls last
+        ) as digitization_rank_ytd
+    from month_counts
+    inner join ytd_counts using (province_code)
 )
 
 select * from final

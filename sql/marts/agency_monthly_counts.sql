@@ -1,0 +1,116 @@
+-- Numerators and denominators per province (at receipt), processing agency and month %(month)s.
+-- Rates, the target check, ranks and weak units are derived from these (generated columns,
+-- mart.agency_monthly_compliance); mart.monthly_compliance sums these rows.
+-- Rules (per-dossier flags in the view mart.dossier_flags):
+-- * received: received_at in the month, any status. Digitization, online submission and online
+--   payment count this receipt cohort. 766 digitization counts synced dossiers only; the
+--   provincial count is components digitized over all received dossiers.
+-- * finished: status 9 or 10 at finished_at (returned_at when missing), counted in the month it
+--   finished. Statuses 1, 3, 7 and 8, and 9/10 with no finishing time, are left out of on-time
+--   counts (no result to be on time with).
+-- * in progress at month end: status 2, 4, 5 or 6, or finished after the month end, and received
+--   before it. A stock: never sum it over months.
+-- * 766 rule (timestamps): on time when finished_at <= due_at + supplement_days (time waiting for
+--   the citizen subtracted) and at most one supplement request; no due date is late. In progress
+--   at the month end: overdue after more than one supplement request, with no due date, or once
+--   due_at + supplement_days is before the month end; otherwise on time (not yet due).
+-- * provincial rule (dates): finished_at::date <= due_at::date, no supplement adjustment; no due
+--   date is on time; in progress at the month end: overdue when due before the month's last day.
+-- * a month not over yet is evaluated at mart.data_as_of (newest data), never at a future day.
+-- bounds is not materialized so the planner folds its values into the scan (parallel-safe).
+with bounds as not materialized (
+    select
+        %(month)s::date as month,
+        %(month)s::date + interval '1 month' as month_end,
+        least(%(month)s::date + interval '1 month', (select as_of_at from mart.data_as_of))
+            as evaluated_at,
+        least((%(month)s::date + interval '1 month')::date - 1,
+            (select as_of_at from mart.data_as_of)::date) as as_of
+),
+
+dossiers as (
+    select
+        flags.*,
+        flags.received_at >= bounds.month as received,
+        flags.finished_at >= bounds.month and flags.finished_at < bounds.month_end as finished,
+        flags.timed and coalesce(flags.finished_at >= bounds.month_end, true) as open_at_end,
+        flags.late_766_regardless or flags.due_766 < bounds.evaluated_at as overdue_766,
+        coalesce(flags.due_at::date < bounds.as_of, false) as overdue_provincial
+    from mart.dossier_flags as flags
+    cross join bounds
+    where flags.received_at < bounds.month_end
+        and (flags.received_at >= bounds.month or flags.finished_at >= bounds.month
+            or (flags.timed and flags.finished_at is null))
+),
+
+counts as (
+    select
+        province_code,
+        agency_code,
+        count(*) filter (where received) as dossiers_received,
+        count(*) filter (where received and synced_to_portal) as synced_received,
+        count(*) filter (where received and is_digitized_766) as digitized_766,
+        count(*) filter (where received and components_digitized) as digitized_provincial,
+        count(*) filter (where received and is_unsynced_digitized) as unsynced_digitized,
+        count(*) filter (where received and is_e_result_missing) as e_result_missing,
+        count(*) filter (where received and is_components_not_digitized)
+            as components_not_digitized,
+        count(*) filter (where received and is_online) as online_received,
+        count(*) filter (where received and is_fee_bearing) as fee_bearing_received,
+        count(*) filter (where received and is_paid_online) as paid_online_received,
+        count(*) filter (where finished) as dossiers_finished,
+        count(*) filter (where finished and on_time_766) as finished_on_time_766,
+        count(*) filter (where finished and not on_time_766) as finished_late_766,
+        count(*) filter (where finished and on_time_provincial) as finished_on_time_provincial,
+        count(*) filter (where finished and not on_time_provincial) as finished_late_provincial,
+        count(*) filter (where finished and is_paper_finished) as paper_result_finished,
+        count(*) filter (where finished and is_e_result_finished) as e_result_finished,
+        count(*) filter (where open_at_end) as in_progress_at_month_end,
+        count(*) filter (where open_at_end and overdue_766) as in_progress_overdue_766,
+        count(*) filter (where open_at_end and overdue_provincial)
+            as in_progress_overdue_provincial
+    from dossiers
+    group by province_code, agency_code
+),
+
+province as (
+    -- Name and 2025 unit of the newest validity row the code had by the month's end.
+    select distinct on (unit.province_code)
+        unit.province_code,
+        unit.province_name,
+        unit.province_code_2025,
+        unit.province_name_2025
+    from mart.province_unit_2025 as unit
+    cross join bounds
+    where unit.valid_from < bounds.month_end
+    order by unit.province_code, unit.valid_from desc
+),
+
+target as (
+    select target.value_pct
+    from ref.target as target
+    cross join bounds
+    where target.indicator = 'digitization_766'
+        and target.valid_from < bounds.month_end
+        and (target.valid_to is null or target.valid_to >= bounds.month_end)
+    order by target.valid_from desc
+    limit 1
+),
+
+final as (
+    select
+        counts.*,
+        coalesce(province.province_name, counts.province_code) as province_name,
+        province.province_code_2025,
+        province.province_name_2025,
+        agency.name as agency_name,
+        agency.agency_level,
+        %(month)s::date as month,
+        target.value_pct as digitization_target_pct
+    from counts
+    left join province on province.province_code = counts.province_code
+    left join ref.agency as agency on agency.agency_code = counts.agency_code
+    left join target on true
+)
+
+select * from final

@@ -1,0 +1,78 @@
+-- Payment problem cases for the month %(month)s, by paid_at (mart.payment_refund_issues, part 2
+-- of 2; part 1 is payment_refund_issues_refunds.sql). Parameters come from ref.setting.
+-- * refund_never_requested: a successful payment for a dossier that ended in status 3, 7 or 8
+--   (not accepted, withdrawn, stopped) with no refund for that transaction (or for the dossier,
+--   when a refund names no transaction), in the newest data.
+-- * excessive_steps: any payment attempt with payment_excessive_steps steps or more.
+with bounds as not materialized (
+    select
+        %(month)s::date as month,
+        %(month)s::date + interval '1 month' as month_end,
+        least((%(month)s::date + interval '1 month')::date - 1,
+            (select as_of_at from mart.data_as_of)::date) as as_of
+),
+
+payments as (
+    select
+        payment.*,
+        dossier.status as dossier_status,
+        setting.value as excessive_steps,
+        not exists (
+            select 1
+            from core.fact_refund as refund
+            where refund.transaction_id = payment.transaction_id
+                or (refund.transaction_id is null and refund.dossier_code = payment.dossier_code)
+        ) as no_refund
+    from core.fact_payment as payment
+    cross join bounds
+    inner join ref.setting as setting on setting.name = 'payment_excessive_steps'
+    left join core.fact_dossier as dossier on dossier.dossier_code = payment.dossier_code
+    where payment.paid_at >= bounds.month and payment.paid_at < bounds.month_end
+),
+
+cases as (
+    select
+        payments.*,
+        issue.issue_code,
+        issue.issue
+    from payments
+    cross join lateral (values
+        ('refund_never_requested',
+            payments.status = 'success' and payments.dossier_status in (3, 7, 8) and payments.no_refund,
+            concat('the dossier ended in status ', payments.dossier_status,
+                ' after a successful payment and no refund was requested')),
+        ('excessive_steps', payments.steps >= payments.excessive_steps,
+            concat('the payment took ', payments.steps, ' steps (', payments.excessive_steps,
+                ' or more is excessive)'))
+    ) as issue (issue_code, applies, issue)
+    where issue.applies
+),
+
+final as (
+    select
+        %(month)s::date as month,
+        bounds.as_of,
+        cases.province_code,
+        unit.province_name,
+        unit.province_code_2025,
+        unit.province_name_2025,
+        cases.issue_code,
+        cases.issue,
+        cases.transaction_id as case_id,
+        cases.dossier_code,
+        cases.transaction_id,
+        null::text as refund_id,
+        cases.paid_at as occurred_at,
+        cases.amount as payment_amount,
+        null::bigint as refund_amount,
+        null::integer as days_pending,
+        cases.steps
+    from cases
+    cross join bounds
+    left join mart.province_unit_2025 as unit
+        on unit.province_code = cases.province_code
+        and cases.paid_at >= unit.valid_from
+        and (unit.valid_to is null or cases.paid_at < unit.valid_to)
+)
+
+select * from final

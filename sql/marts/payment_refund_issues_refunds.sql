@@ -1,0 +1,91 @@
+-- Refund problem cases for the month %(month)s (mart.payment_refund_issues, part 1 of 2; part 2
+-- is payment_refund_issues_payments.sql). Parameters come from ref.setting.
+-- * refund_pending_over_limit: a month-end snapshot, like the overdue dossiers: every refund
+--   requested by the month end and still pending at it (status pending, or completed after it)
+--   for more than refund_time_limit_days calendar days, counted to the month's last day (or to
+--   the date of mart.data_as_of while the month is not over).
+-- * manual_refund, refund_failed, refund_without_payment: refunds requested in the month; a
+--   refund's payment is the successful one with its transaction_id, or, when the refund names
+--   no transaction, the dossier's first successful payment.
+with bounds as not materialized (
+    select
+        %(month)s::date as month,
+        %(month)s::date + interval '1 month' as month_end,
+        least((%(month)s::date + interval '1 month')::date - 1,
+            (select as_of_at from mart.data_as_of)::date) as as_of
+),
+
+refunds as (
+    select
+        refund.*,
+        paid.amount as payment_amount,
+        refund.requested_at >= bounds.month as requested_in_month,
+        bounds.as_of - refund.requested_at::date as days_pending,
+        refund.status = 'pending'
+        or (refund.status = 'completed' and refund.completed_at >= bounds.month_end) as pending_at_end,
+        paid.transaction_id is null as no_payment,
+        setting.value as limit_days
+    from core.fact_refund as refund
+    cross join bounds
+    inner join ref.setting as setting on setting.name = 'refund_time_limit_days'
+    left join lateral (
+        select payment.transaction_id, payment.amount
+        from core.fact_payment as payment
+        where payment.status = 'success'
+            and (payment.transaction_id = refund.transaction_id
+                or (refund.transaction_id is null and payment.dossier_code = refund.dossier_code))
+        order by payment.paid_at, payment.transaction_id
+        limit 1
+    ) as paid on true
+    where refund.requested_at < bounds.month_end
+),
+
+cases as (
+    select
+        refunds.*,
+        issue.issue_code,
+        issue.issue
+    from refunds
+    cross join lateral (values
+        ('refund_pending_over_limit', refunds.pending_at_end and refunds.days_pending > refunds.limit_days,
+            concat('refund pending ', refunds.days_pending, ' days at the month end, beyond the ',
+                refunds.limit_days, '-day limit')),
+        ('manual_refund', refunds.requested_in_month and refunds.method = 'manual',
+            'refunded by hand: the national payment platform does not refund automatically'),
+        ('refund_failed', refunds.requested_in_month and refunds.status = 'failed',
+            'the refund failed'),
+        ('refund_without_payment', refunds.requested_in_month and refunds.no_payment,
+            'no successful payment matches the refund')
+    ) as issue (issue_code, applies, issue)
+    where issue.applies
+),
+
+final as (
+    select
+        %(month)s::date as month,
+        bounds.as_of,
+        cases.province_code,
+        unit.province_name,
+        unit.province_code_2025,
+        unit.province_name_2025,
+        cases.issue_code,
+        cases.issue,
+        cases.refund_id as case_id,
+        cases.dossier_code,
+        cases.transaction_id,
+        cases.refund_id,
+        cases.requested_at as occurred_at,
+        cases.payment_amount,
+        cases.amount as refund_amount,
+        case when cases.issue_code = 'refund_pending_over_limit' then cases.days_pending end
+            as days_pending,
+        null::integer as steps
+    from cases
+    cross join bounds
+    left join mart.province_unit_2025 as unit
+        on unit.province_code = cases.province_code
+        and cases.requested_at >= unit.valid_from
+        and (unit.valid_to is null or cases.requested_at < unit.valid_to)
+)
+
+select * from final

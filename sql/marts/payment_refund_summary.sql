@@ -1,0 +1,96 @@
+-- Payments and refunds per province (as recorded on the transaction) for the month %(month)s.
+-- Payments count by paid_at (every attempt; amounts and the national-platform share over the
+-- successful ones; steps over attempts with a known count, p90 interpolated). Refunds count by
+-- requested_at, with their newest status; days to refund are calendar days, completed refunds.
+-- Stocks at the month end (never sum over months): refunds requested by then and still pending
+-- at it. Over-limit and never-requested refunds are the month's cases in
+-- mart.payment_refund_issues (rebuilt just before, same transaction). Amounts are VND.
+with bounds as not materialized (
+    select
+        %(month)s::date as month,
+        %(month)s::date + interval '1 month' as month_end
+),
+
+events as (
+    select province_code, 'payment' as source, status, gateway as kind, amount, steps, null::integer as days
+    from core.fact_payment, bounds
+    where paid_at >= bounds.month and paid_at < bounds.month_end
+    union all
+    select province_code, 'refund', status, method, amount, null, completed_at::date - requested_at::date
+    from core.fact_refund, bounds
+    where requested_at >= bounds.month and requested_at < bounds.month_end
+    union all
+    select province_code, 'pending', status, method, amount, null, null
+    from core.fact_refund, bounds
+    where requested_at < bounds.month_end
+        and (status = 'pending' or (status = 'completed' and completed_at >= bounds.month_end))
+    union all
+    select province_code, issue_code, null, null, coalesce(refund_amount, payment_amount), null, null
+    from mart.payment_refund_issues
+    where month = %(month)s::date and issue_code in ('refund_pending_over_limit', 'refund_never_requested')
+),
+
+counts as (
+    select
+        province_code,
+        count(*) filter (where source = 'payment') as payments,
+        count(*) filter (where source = 'payment' and status = 'success') as payments_succeeded,
+        count(*) filter (where source = 'payment' and status = 'failed') as payments_failed,
+        count(*) filter (where source = 'payment' and status = 'abandoned') as payments_abandoned,
+        coalesce(sum(amount) filter (where source = 'payment' and status = 'success'), 0) as amount_paid,
+        count(*) filter (where source = 'payment' and status = 'success' and kind = 'national')
+            as national_platform_payments,
+        coalesce(sum(steps) filter (where source = 'payment'), 0) as steps_total,
+        count(steps) filter (where source = 'payment') as steps_counted,
+        round((percentile_cont(0.9) within group (order by steps)
+            filter (where source = 'payment'))::numeric, 2) as steps_p90,
+        count(*) filter (where source = 'refund') as refunds_required,
+        count(*) filter (where source = 'refund' and kind = 'automatic') as refunds_automatic,
+        count(*) filter (where source = 'refund' and kind = 'manual') as refunds_manual,
+        count(*) filter (where source = 'refund' and status = 'completed') as refunds_completed,
+        count(*) filter (where source = 'refund' and status = 'failed') as refunds_failed,
+        count(*) filter (where source = 'refund' and status = 'pending') as refunds_pending,
+        coalesce(sum(amount) filter (where source = 'refund'), 0) as refund_amount_required,
+        coalesce(sum(amount) filter (where source = 'refund' and status = 'completed'), 0)
+            as amount_refunded,
+        coalesce(sum(days) filter (where source = 'refund' and status = 'completed'), 0)
+            as refund_days_total,
+        count(*) filter (where source = 'pending') as refunds_pending_at_month_end,
+        coalesce(sum(amount) filter (where source = 'pending'), 0) as amount_pending_at_month_end,
+        count(*) filter (where source = 'refund_pending_over_limit') as refunds_pending_over_limit,
+        coalesce(sum(amount) filter (where source = 'refund_pending_over_limit'), 0)
+            as amount_pending_over_limit,
+        count(*) filter (where source = 'refund_never_requested') as refunds_never_requested,
+        coalesce(sum(amount) filter (where source = 'refund_never_requested'), 0)
+            as amount_never_requested
+    from events
+    group by province_code
+),
+
+province as (
+    -- Name and 2025 unit of the newest validity row the code had by the month's end.
+    select distinct on (unit.province_code)
+        unit.province_code,
+        unit.province_name,
+        unit.province_code_2025,
+        unit.province_name_2025
+    from mart.province_unit_2025 as unit
+    cross join bounds
+    where unit.valid_from < bounds.month_end
+    order by unit.province_code, unit.valid_from desc
+),
+
+final as (
+    select
+        counts.*,
+        coalesce(province.province_name, counts.province_code) as province_name,
+        province.province_code_2025,
+        province.province_name_2025,
+        %(month)s::date as month,
+        setting.value as refund_time_limit_days
+    from counts
+    inner join ref.setting as setting on setting.name = 'refund_time_limit_days'
+    left join province on province.province_code = counts.province_code
+)
+
+select * from final
