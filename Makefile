@@ -6,9 +6,10 @@ PYTHON ?= python3
 UV ?= $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 BIN := .venv/bin
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
 .PHONY: help sync demo test lint unit integration dags migrate psql warehouse-url status \
-        stop-warehouse clean
+        stop-warehouse clean up bench
 
 help:
 	@echo "make demo            simulate 10 provinces, load Jan-Sep 2024 via the nightly DAG, print rates"
@@ -17,6 +18,8 @@ help:
 	@echo "make psql            open psql on the warehouse"
 	@echo "make warehouse-url   print a PostgreSQL URL for a BI tool"
 	@echo "make status          latest batches, quarantined rows, open alerts"
+	@echo "make up              Airflow UI on http://localhost:8080 with the DAGs (Ctrl-C stops it)"
+	@echo "make bench           pipeline stage by stage vs raw COPY (BENCH_ARGS='--rows 1000000')"
 
 .tools/bin/uv:
 	$(PYTHON) -m venv .tools
@@ -57,6 +60,12 @@ warehouse-url: sync
 
 status: sync
 	@$(BIN)/tthc status
+
+up: sync
+	$(BIN)/tthc up
+
+bench: sync
+	$(BIN)/python bench/pipeline_bench.py $(BENCH_ARGS)
 
 stop-warehouse: sync
 	$(BIN)/python -c "from tthc_warehouse import embedded; embedded.stop()"

@@ -68,6 +68,9 @@ MIB = 1024 * 1024
 # Shares used by the generator (documented values, not calibrated to a province).
 STATUS_SHARES = {1: 0.03, 2: 0.08, 3: 0.025, 4: 0.20, 5: 0.05, 6: 0.04, 7: 0.015, 8: 0.01,
                  9: 0.15, 10: 0.40}
+# Facts months old: almost all settled by now (the simulator's 1.5 % "stuck" stay open).
+SETTLED_STATUS_SHARES = {1: 0.005, 2: 0.002, 3: 0.025, 4: 0.006, 5: 0.002, 6: 0.002, 7: 0.015, 8: 0.01,
+                         9: 0.08, 10: 0.853}
 CHANNEL_SHARES = {2: 0.58, 3: 0.02, 0: 0.01, 1: 0.39}  # 0 = not recorded (empty cell)
 SUPPLEMENT_SHARES = {0: 0.80, 1: 0.15, 2: 0.04, 3: 0.01}
 ENDED = (3, 7, 8, 9, 10)
@@ -199,8 +202,8 @@ def _choice(rng, shares: dict, size: int):
     return rng.choice(keys, size=size, p=weights / weights.sum())
 
 
-def canonical_columns(n: int, province_code: str, start: dt.datetime, end: dt.datetime,
-                      seed: int) -> dict[str, tuple[Any, Any]]:
+def canonical_columns(n: int, province_code: str, start: dt.datetime, end: dt.datetime, seed: int,
+                      status_shares: dict[int, float] = STATUS_SHARES) -> dict[str, tuple[Any, Any]]:
     """N valid dossier records as numpy columns: name -> (values, null mask or None).
 
     Timestamps are whole minutes after ``start``; every record has its own dossier code, its
@@ -225,7 +228,7 @@ def canonical_columns(n: int, province_code: str, start: dt.datetime, end: dt.da
                            for d in range(days)])
     day = rng.choice(days, size=n, p=day_weight / day_weight.sum())
     updated = np.sort(day * 1440 + rng.integers(7 * 60 + 30, 17 * 60 + 31, n))  # office hours
-    status = _choice(rng, STATUS_SHARES, n)
+    status = _choice(rng, status_shares, n)
     new = status == 1  # online submissions never received: no receipt, no due date
     channel = _choice(rng, CHANNEL_SHARES, n)
     channel[new] = 2
@@ -549,54 +552,64 @@ def task_marts(p: dict[str, Any], meter: Meter) -> dict[str, Any]:
 
 # ---- marts over many facts ---------------------------------------------------------------------
 
-MART_PROVINCES = ("52", "30", "02", "96", "11", "44", "49", "40", "27", "46")
-FACT_COLUMNS = ("dossier_code", "procedure_code", "province_code", "channel", "received_at", "status",
-                "components_digitized", "result_digitized", "requires_paper_result", "synced_to_portal",
-                "fee_amount", "source_updated_at", "batch_id")
+MART_PROVINCES = ("52", "30", "02", "96", "11", "44", "49", "40", "27", "46")  # the simulator's ten
+
+
+def fact_frame(columns: dict[str, tuple[Any, Any]], start: dt.datetime, batch_id: str):
+    """``canonical_columns`` output as core.fact_dossier rows (typed, nulls as NA/NaT)."""
+    import numpy as np
+    import pandas as pd
+
+    from tthc_warehouse.contract import DOSSIER
+
+    base = np.datetime64(start, "m")
+    frame = {}
+    for column in DOSSIER.columns:
+        values, nulls = columns[column.name]
+        if column.kind == "timestamp":
+            values = base + values.astype("timedelta64[m]")
+            if nulls is not None:
+                values[nulls] = np.datetime64("NaT")
+        elif nulls is not None:
+            values = pd.array(values, dtype="Int64")
+            values[nulls] = pd.NA
+        frame[column.name] = values
+    frame["batch_id"] = batch_id
+    return pd.DataFrame(frame)
 
 
 def task_mart_facts_load(p: dict[str, Any], meter: Meter) -> dict[str, Any]:
-    """COPY N synthetic facts into core.fact_dossier, spread over the 12 months of one year."""
+    """Generate and COPY N facts into core.fact_dossier: the ten provinces x 12 months of a year.
+
+    The facts are the generator's dossiers (receipt, due, finish, return, supplements, agencies,
+    flags), so every monthly mart has real work to do; months before the last two are settled
+    (few dossiers still open). The clock covers generation and COPY.
+    """
     import io
 
-    import numpy as np
-    import pandas as pd
     import psycopg
     from psycopg import sql
 
-    n, chunk = p["facts"], 500_000
-    rng = np.random.default_rng(p["seed"])
-    year_start = np.datetime64(f"{p['year']}-01-01T00:00", "m")
-    minutes = (np.datetime64(f"{p['year'] + 1}-01-01T00:00", "m") - year_start).astype(np.int64)
+    from tthc_warehouse.contract import DOSSIER
+
+    names = [*DOSSIER.column_names, "batch_id"]
     statement = sql.SQL("copy core.fact_dossier ({}) from stdin (format csv)").format(
-        sql.SQL(", ").join(map(sql.Identifier, FACT_COLUMNS)))
+        sql.SQL(", ").join(map(sql.Identifier, names)))
+    parts = [(month, code) for month in range(1, 13) for code in MART_PROVINCES]
     with meter, psycopg.connect(p["url"]) as conn:
         with conn.cursor() as cur, cur.copy(statement) as copy:
-            for first in range(0, n, chunk):
-                size = min(chunk, n - first)
-                received = year_start + rng.integers(0, minutes, size).astype("timedelta64[m]")
-                status = rng.integers(1, 11, size)
-                frame = pd.DataFrame({
-                    "dossier_code": [f"MF-{i:09d}" for i in range(first, first + size)],
-                    "procedure_code": "1.001193",
-                    "province_code": rng.choice(MART_PROVINCES, size),
-                    "channel": rng.integers(1, 4, size),
-                    "received_at": pd.Series(received).where(status != 1),
-                    "status": status,
-                    "components_digitized": rng.random(size) < 0.9,
-                    "result_digitized": rng.random(size) < 0.8,
-                    "requires_paper_result": rng.random(size) < 0.7,
-                    "synced_to_portal": rng.random(size) < 0.95,
-                    "fee_amount": 0,
-                    "source_updated_at": received + np.timedelta64(1, "D"),
-                    "batch_id": "bench:mart-facts",
-                })
+            for i, (month, code) in enumerate(parts):
+                size = p["facts"] * (i + 1) // len(parts) - p["facts"] * i // len(parts)
+                start, end = _month(f"{p['year']}-{month:02d}")
+                shares = SETTLED_STATUS_SHARES if month <= 10 else STATUS_SHARES
+                frame = fact_frame(canonical_columns(size, code, start, end, p["seed"] + i, shares), start,
+                                   "bench:mart-facts")
                 buffer = io.StringIO()
                 frame.to_csv(buffer, index=False, header=False, date_format="%Y-%m-%d %H:%M:%S")
                 copy.write(buffer.getvalue())
         conn.commit()
         total = conn.execute("select count(*) from core.fact_dossier").fetchone()[0]
-    return {"rows": n, "facts_total": total}
+    return {"rows": p["facts"], "facts_total": total}
 
 
 def task_mart_rebuild(p: dict[str, Any], meter: Meter) -> dict[str, Any]:
@@ -680,7 +693,8 @@ def machine(url: str) -> dict[str, Any]:
     return {"processor": processor or platform.machine(), "cores": os.cpu_count(),
             "ram_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
             "platform": platform.platform(), "python": platform.python_version(),
-            "pandas": pd.__version__, "postgresql": settings}
+            "pandas": pd.__version__, "postgresql": settings,
+            "load_average_at_start": [round(x, 2) for x in os.getloadavg()]}
 
 
 def _rate(step: dict[str, Any]) -> float | None:
@@ -768,7 +782,8 @@ def report(figures: dict[str, Any]) -> str:
              f"Python {m['python']}, pandas {m['pandas']}",
              f"PostgreSQL {pg['server_version']} (shared_buffers {pg['shared_buffers']}, work_mem "
              f"{pg['work_mem']}, max_wal_size {pg['max_wal_size']}, synchronous_commit "
-             f"{pg['synchronous_commit']})"]
+             f"{pg['synchronous_commit']}); load average (1, 5, 15 min) {m['load_average_at_start']} at "
+             f"start, {m['load_average_at_end']} at end (other work on the machine skews the figures)"]
     header = (f"{'step':<26}{'seconds':>10}{'rows':>12}{'rows/s':>14}{'peak MiB':>10}{'start MiB':>10}"
               f"{'py MiB':>9}")
     run = figures.get("pipeline")
@@ -838,6 +853,7 @@ def main(argv: list[str] | None = None) -> int:
                 figures["pipeline"] = run_pipeline(args, url, spawn)
             if args.mart_facts > 0:
                 figures["mart_facts"] = run_mart_facts(args, url, spawn)
+            figures["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
             figures["orchestrator_peak_rss_mib"] = round(_maxrss_mib(), 1)
             figures["children_peak_rss_mib"] = round(_children_maxrss_mib(), 1)
             print("\n" + report(figures), flush=True)

@@ -116,6 +116,13 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_up(args: argparse.Namespace) -> int:
+    """Run Airflow here (api-server, scheduler, dag-processor, triggerer) until Ctrl-C; print the login."""
+    from tthc_warehouse import local_airflow
+
+    return local_airflow.main(port=args.port)
+
+
 def cmd_warehouse_url(args: argparse.Namespace) -> int:
     """Print a PostgreSQL URL a BI tool or psql can use."""
     print(warehouse.url())
@@ -173,6 +180,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--scale", type=float, default=0.2)
     demo.add_argument("--verbose", action="store_true")
     demo.set_defaults(func=cmd_demo)
+    up = commands.add_parser("up", help=cmd_up.__doc__)
+    up.add_argument("--port", type=int, default=8080)
+    up.set_defaults(func=cmd_up)
     report = commands.add_parser("report", help=cmd_report.__doc__)
     report.add_argument("--month", required=True, help="YYYY-MM")
     report.add_argument("--out", type=Path, help="folder (default .data/reports)")

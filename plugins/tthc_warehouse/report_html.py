@@ -29,6 +29,16 @@ svg text{font-size:12px;fill:#1d2733}
 """
 
 
+ISSUES = {  # mart.payment_refund_issues.issue_code, as a reader wants it
+    "refund_pending_over_limit": "Refund pending beyond the time limit",
+    "manual_refund": "Refunded by hand (no automatic refund on the platform)",
+    "refund_failed": "Refund failed",
+    "refund_without_payment": "Refund with no matching payment",
+    "refund_never_requested": "Required refund never requested",
+    "excessive_steps": "Payment with excessive steps",
+}
+
+
 def reports_dir() -> Path:
     return Path(os.environ.get("TTHC_REPORTS_DIR", data_dir() / "reports"))
 
@@ -44,8 +54,11 @@ def _cell(value) -> str:
         return '<td class="n">–</td>'
     if isinstance(value, bool):
         return f'<td class="{"ok" if value else "bad"}">{"yes" if value else "no"}</td>'
-    if isinstance(value, int | float | Decimal):
-        return f'<td class="n">{value:,}</td>' if isinstance(value, int) else f'<td class="n">{value}</td>'
+    if isinstance(value, int) or (isinstance(value, Decimal) and value == value.to_integral_value()
+                                  and value.as_tuple().exponent >= 0):
+        return f'<td class="n">{int(value):,}</td>'
+    if isinstance(value, float | Decimal):
+        return f'<td class="n">{value}</td>'
     return f"<td>{html.escape(str(value))}</td>"
 
 
@@ -100,13 +113,14 @@ def render(conn: psycopg.Connection, month: dt.date) -> str:
                           "online_payment_rate_ytd": "Paid online %", "in_progress_overdue_766":
                           "Overdue in progress"}, "No province figures."),
         "<h2>Payment and refund issues this month</h2>",
-        table(_rows(conn, "report_refund_issues", month),
-              {"province_name": "Province", "issue": "Issue", "cases": "Cases",
+        table([{**r, "issue": ISSUES.get(r["issue_code"], r["issue_code"])}
+               for r in _rows(conn, "report_refund_issues", month)],
+              {"issue": "Issue", "province_name": "Province", "cases": "Cases",
                "refund_amount": "Refund amount (VND)", "longest_pending_days": "Longest pending (days)"},
               "No payment or refund issues this month."),
         "<h2>Weakest agencies</h2>",
         table(_rows(conn, "report_weak_agencies", month),
-              {"province_name": "Province", "agency_name": "Agency", "agency_code": "Code",
+              {"province_name": "Province", "agency_code": "Agency",
                "dossiers_received": "Received", "digitization_rate_766": "Digitized 766 %",
                "on_time_rate_766": "On time 766 %", "weak_reason": "Why"}, "No agency is flagged weak."),
         "<h2>Reconciliation with the published Index 766</h2>",

@@ -1,4 +1,5 @@
--- Monthly report: our Decision-766 figures beside the portal's published snapshot for %(month)s.
+-- Monthly report: our Decision-766 figures beside the portal's published snapshot for %(month)s
+-- (indicators the portal did not publish are left out).
 select
     province_name,
     indicator,
@@ -12,5 +13,5 @@ select
     rate_766,
     explanation
 from mart.index766_reconciliation
-where month = %(month)s
+where month = %(month)s and status <> 'not published'
 order by status desc, abs(diff_pp) desc nulls last, province_name

@@ -1,12 +1,11 @@
--- Monthly report: payment and refund problem cases of %(month)s per province and kind.
+-- Monthly report: payment and refund problem cases of %(month)s, per kind and province.
 select
-    province_name,
     issue_code,
-    min(issue) as issue,
+    province_name,
     count(*) as cases,
-    coalesce(sum(refund_amount), 0) as refund_amount,
+    coalesce(sum(refund_amount), 0)::bigint as refund_amount,
     max(days_pending) as longest_pending_days
 from mart.payment_refund_issues
 where month = %(month)s
-group by province_name, issue_code
-order by cases desc, province_name, issue_code
+group by issue_code, province_name
+order by issue_code, cases desc, province_name
