@@ -21,7 +21,8 @@ def commands() -> list[str]:
 
 
 def test_the_expected_commands_exist() -> None:
-    expected = {"migrate", "simulate", "run", "backfill", "status", "demo", "psql", "warehouse-url", "report", "up"}
+    expected = {"migrate", "simulate", "run", "backfill", "status", "demo", "psql", "warehouse-url",
+                "report", "up"}
     assert expected <= set(commands())
 
 
