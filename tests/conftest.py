@@ -96,3 +96,19 @@ def airflow_db():
     """Airflow's metadata database for dag.test() runs, migrated once per session."""
     localenv.ensure_metadata_db()
     return localenv.airflow_home()
+
+
+CHROMIUM = "/usr/bin/chromium"
+# As this machine needs them: no sandbox as root, and no background calls to a closed network.
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Debian's Chromium; its absence fails the test (CI installs it, see .ci/run)."""
+    path = CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
+    if not path:
+        pytest.fail(f"Chromium is not installed ({CHROMIUM} missing): install Debian's package with "
+                    "`apt-get update && apt-get install -y chromium` (.ci/run does this)", pytrace=False)
+    return path

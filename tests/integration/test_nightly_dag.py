@@ -176,3 +176,32 @@ def test_the_portals_published_snapshots_are_loaded_per_province_and_month(loade
     nulls_kept = db.execute("select count(*) from core.fact_index766_snapshot where indicator_code = "
                             "'ELECTRONIC_CERTIFIED_COPY' and numerator is null").fetchone()[0]
     assert nulls_kept > 0  # null is not 0
+
+
+def test_the_mart_dag_writes_a_september_report_that_renders_in_chromium(loaded, chromium, tmp_path) -> None:
+    """Self-contained HTML: no script or network errors, the ten provinces charted against 80 %."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.conftest import CHROMIUM_FLAGS
+    from tthc_warehouse.report_html import reports_dir
+
+    report = reports_dir() / "compliance-2024-09.html"
+    assert report.is_file(), "marts_monthly's write_reports should have written it"
+    problems: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: problems.append(str(e)))
+            page.on("request", lambda r: problems.append(r.url) if not r.url.startswith("file:") else None)
+            page.goto(report.as_uri())
+            page.screenshot(path=str(tmp_path / "report-2024-09.png"), full_page=True)
+            assert page.title() == "Administrative-procedure reform — September 2024"
+            assert page.locator("svg rect").count() == 10
+            bars = page.locator("svg text").evaluate_all("nodes => nodes.map(n => n.textContent)")
+        finally:
+            browser.close()
+    assert problems == []
+    assert "88.32 %" in bars and "target 80.00 %" in bars
+    assert (tmp_path / "report-2024-09.png").stat().st_size > 10_000

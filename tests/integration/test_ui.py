@@ -9,12 +9,11 @@ Chromium is Debian's (/usr/bin/chromium), driven by Playwright; `.ci/run` instal
 from __future__ import annotations
 
 import re
-import shutil
-from pathlib import Path
 
 import psycopg
 import pytest
 
+from tests.conftest import CHROMIUM_FLAGS
 from tthc_warehouse import local_airflow, migrate, reference
 from tthc_warehouse.simulator import generate
 from tthc_warehouse.simulator.serve import serve_http_feeds
@@ -24,21 +23,6 @@ pytestmark = pytest.mark.integration
 DAG_ID = "procedures_nightly"
 PROVINCES = {"30": "Hải Dương", "52": "Bình Định"}
 CONF = {"from_date": "2024-01-01", "to_date": "2024-01-03", "provinces": sorted(PROVINCES)}
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    """Debian's Chromium; its absence fails the test (CI installs it, see .ci/run)."""
-    path = CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
-    if not path:
-        pytest.fail(f"Chromium is not installed ({CHROMIUM} missing): install Debian's package with "
-                    "`apt-get update && apt-get install -y chromium` (.ci/run does this)", pytrace=False)
-    return path
-
-
 @pytest.fixture(scope="module")
 def airflow_ui(chromium, server_url, tmp_path_factory):
     """Airflow up on a free port after one successful manual run of the nightly DAG; its run id."""
