@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -60,16 +59,20 @@ def create_staging_table(conn: psycopg.Connection, table: str, entity: Entity) -
 
 
 def copy_rows(conn: psycopg.Connection, table: str, rows: pd.DataFrame) -> None:
-    """COPY a typed frame (first columns ``_row``, ``_file``) as CSV text: the fast path."""
+    """COPY a typed frame (first columns ``_row``, ``_file``) in text format: the fast path.
+
+    Columns are formatted whole by ``normalize.copy_text`` (``to_csv`` formatted nullable
+    integers, booleans and timestamps value by value).
+    """
+    from tthc_warehouse.normalize import copy_text
+
     if rows.empty:
         return
-    buffer = io.StringIO()
-    rows.to_csv(buffer, index=False, header=False, date_format="%Y-%m-%d %H:%M:%S")
-    statement = sql.SQL("copy {} ({}) from stdin (format csv)").format(
+    statement = sql.SQL("copy {} ({}) from stdin (format text)").format(
         staging_identifier(table), sql.SQL(", ").join(map(sql.Identifier, rows.columns))
     )
     with conn.cursor().copy(statement) as copy:
-        copy.write(buffer.getvalue())
+        copy.write(copy_text(rows))
 
 
 def read_raw(feed: EntityFeed, entity: Entity, path: Path, context: dict | None = None
