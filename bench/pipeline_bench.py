@@ -483,7 +483,7 @@ def task_stage(p: dict[str, Any], meter: Meter) -> dict[str, Any]:
 
     _, spec = _province(p["province"])
     batch_id, table, _, _ = _batch(p)
-    paths = Landed(**p["landed"]).paths()
+    paths = Landed.from_dict(p["landed"]).paths()
     with meter, warehouse.connect() as conn:
         result = staging.stage_files(conn, batch_id=batch_id, table=table, entity=ENTITIES[ENTITY],
                                      paths=paths, feed=spec)

@@ -32,7 +32,14 @@ class Landed:
         return [Path(self.folder) / name for name in self.files]
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """What XCom carries: the folder and a count, not hundreds of names (the manifest has them)."""
+        return {**asdict(self), "files": len(self.files)}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Landed:
+        manifest = json.loads((Path(data["folder"]) / "manifest.json").read_text(encoding="utf-8"))
+        return cls(data["folder"], [f["name"] for f in manifest["files"]], data["checksum"],
+                   data["bytes"], data["reused"])
 
 
 def file_sha256(path: Path) -> str:

@@ -121,7 +121,7 @@ def stage(extracted: dict) -> dict:
     batch_key = extracted["batch_id"]
     entity = ENTITIES[extracted["entity"]]
     table = batch_key.replace(":", "_").replace("-", "_").lower()
-    paths = [Path(p) for p in Landed(**extracted["landed"]).paths()]
+    paths = Landed.from_dict(extracted["landed"]).paths()
     feed = _feed(extracted["province_code"], entity.name)
     with failure_recorded(batch_key, "stage"), warehouse.connect() as conn:
         result = staging.stage_files(conn, batch_id=batch_key, table=table, entity=entity, paths=paths,

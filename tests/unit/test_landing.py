@@ -30,6 +30,8 @@ def test_same_payload_twice_is_recognised_and_a_change_is_kept_apart(tmp_path, m
     third = landing.land([source], target, "csv:test")
     assert not third.reused and third.folder != first.folder
     assert first.paths()[0].read_bytes() != b"changed\n"  # the earlier payload is still replayable
+    carried = first.to_dict()  # what XCom carries: a count; the names come back from the manifest
+    assert carried["files"] == 1 and landing.Landed.from_dict(carried) == first
 
 
 def test_a_missing_file_names_what_was_expected(tmp_path, monkeypatch) -> None:
