@@ -39,7 +39,6 @@ import argparse
 import contextlib
 import datetime as dt
 import json
-import math
 import multiprocessing
 import os
 import platform
@@ -494,33 +493,22 @@ def task_stage(p: dict[str, Any], meter: Meter) -> dict[str, Any]:
 
 
 def task_validate(p: dict[str, Any], meter: Meter) -> dict[str, Any]:
+    """The pipeline's own validate step (GX in PostgreSQL, quarantine, bookkeeping)."""
     import great_expectations  # noqa: F401  (imported before the clock starts, like pandas elsewhere)
     from psycopg import sql
 
-    from tthc_warehouse import ops, quality, staging, warehouse
+    from tthc_warehouse import pipeline, staging, warehouse
 
     batch_id, table, start, end = _batch(p)
     with warehouse.connect() as conn:
         staged = conn.execute(sql.SQL("select count(*) from {}").format(
             staging.staging_identifier(table))).fetchone()[0]
+    batch = {"batch_id": batch_id, "entity": ENTITY, "province_code": p["province"],
+             "interval_start": start.isoformat(), "interval_end": end.isoformat(),
+             "staging": {"table": table, "rows_rejected": p.get("rows_rejected", 0)}}
     with meter:
-        with warehouse.connect() as conn:
-            previous = quality.previous_row_count(conn, ENTITY, p["province"], start)
-        runtime = {"interval_end": end.isoformat(sep=" "), "province_code": p["province"],
-                   "min_rows": math.ceil((previous or 0) * 0.2)}
-        report = quality.validate(warehouse.url(), table, ENTITY, runtime)
-        with warehouse.connect() as conn:
-            quality.record(conn, batch_id=batch_id, entity=ENTITY, report=report)
-            if report.critical_failures:
-                conn.commit()
-                raise quality.DataQualityError(quality.failure_message(batch_id, report))
-            moved = quality.quarantine_failures(conn, table=table, batch_id=batch_id, entity=ENTITY,
-                                                outcomes=report.outcomes)
-            conn.commit()
-            ops.update_batch(conn, batch_id, stage="validate", seconds=meter.elapsed(),
-                             rows_quarantined=moved)
-    return {"rows": staged, "rows_quarantined": moved, "expectations": len(report.outcomes),
-            "failed": [o.describe() for o in report.outcomes if not o.success]}
+        quality = pipeline.validate(batch)["quality"]
+    return {"rows": staged, "rows_quarantined": quality["quarantined"], "failed": quality["failed"]}
 
 
 def task_publish(p: dict[str, Any], meter: Meter) -> dict[str, Any]:
@@ -720,7 +708,8 @@ def run_pipeline(args: argparse.Namespace, url: str, spawn: bool) -> dict[str, A
     say("extract", stages["extract"])
     landed = {"landed": stages["extract"].pop("landed")}
     for name in ("stage", "validate", "publish"):
-        stages[name] = run_task(name, {**common, **landed}, spawn=spawn)
+        rejected = {"rows_rejected": stages["stage"]["rows_rejected"]} if "stage" in stages else {}
+        stages[name] = run_task(name, {**common, **landed, **rejected}, spawn=spawn)
         say(name, stages[name])
     months = {"months": stages["publish"]["months_touched"]}
     stages["marts"] = run_task("marts", {**common, **months}, spawn=spawn)

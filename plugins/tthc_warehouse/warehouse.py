@@ -18,8 +18,6 @@ import psycopg
 WAREHOUSE_CONN_ID = "warehouse"
 ENV_VAR = "AIRFLOW_CONN_WAREHOUSE"
 LOADER_ROLE = "tthc_loader"
-OWNER_ROLE = "tthc_owner"
-BI_ROLE = "bi_reader"
 
 
 def _from_json(text: str) -> str:
