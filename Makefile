@@ -68,7 +68,7 @@ bench: sync
 	$(BIN)/python bench/pipeline_bench.py $(BENCH_ARGS)
 
 stop-warehouse: sync
-	$(BIN)/python -c "from tthc_warehouse import embedded; embedded.stop()"
+	$(BIN)/python -c "from tthc_warehouse.local import embedded; embedded.stop()"
 
 clean:
 	rm -rf .data/airflow .data/landing .data/inbox

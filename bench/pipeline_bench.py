@@ -8,11 +8,11 @@ simulator's style for that province, and the files are written by the simulator'
 ``render.write_csv``). Then, in a throwaway database, it times each step of the nightly load on
 one month-long batch, with the same functions the DAG calls:
 
-    extract   landing.land (checksums + copy into the landing folder) and the ops.batch row
+    extract   landing.land (checksums + copy into the landing folder) and the batches.batch row
     stage     staging.stage_files (chunked read, normalisation, COPY into the unlogged table)
     validate  quality.validate (GX suite run in PostgreSQL) + quality.record + quarantine_failures
     publish   publish.publish_batch (merge into core, one transaction)
-    marts     marts.rebuild_months for the months the batch touched
+    marts     builder.rebuild_months for the months the batch touched
 
 and, in the same run, two baselines on the same files: a plain ``COPY ... FROM STDIN (FORMAT csv)``
 of the file bytes into a bare unlogged table of text columns, and ``DataFrame.to_sql``
@@ -24,7 +24,7 @@ the RSS the step started from. ``--tracemalloc`` adds the peak of Python allocat
 The PostgreSQL server's own memory is not counted.
 
 ``--mart-facts N`` also COPYs N synthetic facts straight into core.fact_dossier, spread over the
-12 months of ``--mart-year``, and times ``marts.rebuild_month`` for one of them (right after the
+12 months of ``--mart-year``, and times ``builder.rebuild_month`` for one of them (right after the
 load, then after VACUUM ANALYZE). ``--rows 0`` skips the pipeline run.
 
 Targets (issue): end-to-end <= 3x raw COPY at 1M rows; peak memory < 1 GiB at 5M rows; rebuilding
@@ -53,6 +53,10 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
+
+from tthc_warehouse.marts import builder
+from tthc_warehouse.ops import batches
+from tthc_warehouse.reference import loader
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -175,7 +179,7 @@ def run_task(task: str, params: dict[str, Any], *, spawn: bool = True) -> dict[s
 # ---- generating the province's files -----------------------------------------------------------
 
 def _province(code: str):
-    from tthc_warehouse.feeds import load_feeds
+    from tthc_warehouse.extract.feeds import load_feeds
 
     feed = next((f for f in load_feeds() if f.province_code == code), None)
     if feed is None or ENTITY not in feed.entities:
@@ -329,7 +333,7 @@ def task_generate(p: dict[str, Any], meter: Meter) -> dict[str, Any]:
     import numpy as np
 
     from tthc_warehouse.contract import DOSSIER
-    from tthc_warehouse.feeds import days_in, inbox_dir, load_mapping
+    from tthc_warehouse.extract.feeds import days_in, inbox_dir, load_mapping
     from tthc_warehouse.simulator import render
     from tthc_warehouse.simulator.params import PROVINCES
 
@@ -435,11 +439,10 @@ def task_to_sql(p: dict[str, Any], meter: Meter) -> dict[str, Any]:
 # ---- the pipeline's steps ----------------------------------------------------------------------
 
 def _batch(p: dict[str, Any]) -> tuple[str, str, dt.datetime, dt.datetime]:
-    from tthc_warehouse import ops
 
     start, end = _month(p["month"])
-    batch_id = ops.batch_id(ENTITY, p["province"], start, end)
-    table = batch_id.replace(":", "_").replace("-", "_").lower()  # as pipeline.stage names it
+    batch_id = batches.batch_id(ENTITY, p["province"], start, end)
+    table = batch_id.replace(":", "_").replace("-", "_").lower()  # as nightly.stage names it
     return batch_id, table, start, end
 
 
@@ -447,38 +450,40 @@ def task_setup(p: dict[str, Any], meter: Meter) -> dict[str, Any]:
     """Alembic to head and the reference data, as ``make migrate`` does."""
     import psycopg
 
-    from tthc_warehouse import migrate, reference
+    from tthc_warehouse.db import migrate
 
     with meter:
         migrate.upgrade(p["url"])
         with psycopg.connect(p["url"]) as conn:
-            counts = reference.load_reference(conn)
+            counts = loader.load_reference(conn)
             conn.commit()
     return {"rows": sum(counts.values())}
 
 
 def task_extract(p: dict[str, Any], meter: Meter) -> dict[str, Any]:
-    from tthc_warehouse import landing, ops, warehouse
+    from tthc_warehouse.db import warehouse
+    from tthc_warehouse.extract import landing
 
     feed, spec = _province(p["province"])
     batch_id, _, start, end = _batch(p)
     with meter:
         with warehouse.connect() as conn:
-            ops.start_batch(conn, batch_id=batch_id, source=spec.source, entity=ENTITY,
+            batches.start_batch(conn, batch_id=batch_id, source=spec.source, entity=ENTITY,
                             province_code=feed.province_code, interval_start=start, interval_end=end,
                             dag_run_id="bench")
         landed = landing.land([Path(f) for f in p["files"]],
                               landing.interval_folder(ENTITY, feed.province_code, start, end), spec.source)
         with warehouse.connect() as conn:
-            ops.update_batch(conn, batch_id, stage="extract", seconds=meter.elapsed(),
+            batches.update_batch(conn, batch_id, stage="extract", seconds=meter.elapsed(),
                              landing_path=landed.folder, landing_checksum=landed.checksum)
     return {"rows": p["rows"], "landed": landed.to_dict()}
 
 
 def task_stage(p: dict[str, Any], meter: Meter) -> dict[str, Any]:
-    from tthc_warehouse import ops, staging, warehouse
     from tthc_warehouse.contract import ENTITIES
-    from tthc_warehouse.landing import Landed
+    from tthc_warehouse.db import warehouse
+    from tthc_warehouse.extract.landing import Landed
+    from tthc_warehouse.load import staging
 
     _, spec = _province(p["province"])
     batch_id, table, _, _ = _batch(p)
@@ -486,7 +491,7 @@ def task_stage(p: dict[str, Any], meter: Meter) -> dict[str, Any]:
     with meter, warehouse.connect() as conn:
         result = staging.stage_files(conn, batch_id=batch_id, table=table, entity=ENTITIES[ENTITY],
                                      paths=paths, feed=spec)
-        ops.update_batch(conn, batch_id, stage="stage", seconds=meter.elapsed(), rows_read=result.rows_read,
+        batches.update_batch(conn, batch_id, stage="stage", seconds=meter.elapsed(), rows_read=result.rows_read,
                          rows_staged=result.rows_staged, rows_quarantined=result.rows_rejected)
     return {"rows": result.rows_staged, "rows_read": result.rows_read,
             "rows_rejected": result.rows_rejected}
@@ -497,7 +502,9 @@ def task_validate(p: dict[str, Any], meter: Meter) -> dict[str, Any]:
     import great_expectations  # noqa: F401  (imported before the clock starts, like pandas elsewhere)
     from psycopg import sql
 
-    from tthc_warehouse import pipeline, staging, warehouse
+    from tthc_warehouse.db import warehouse
+    from tthc_warehouse.load import staging
+    from tthc_warehouse.orchestration import nightly
 
     batch_id, table, start, end = _batch(p)
     with warehouse.connect() as conn:
@@ -507,17 +514,18 @@ def task_validate(p: dict[str, Any], meter: Meter) -> dict[str, Any]:
              "interval_start": start.isoformat(), "interval_end": end.isoformat(),
              "staging": {"table": table, "rows_rejected": p.get("rows_rejected", 0)}}
     with meter:
-        quality = pipeline.validate(batch)["quality"]
+        quality = nightly.validate(batch)["quality"]
     return {"rows": staged, "rows_quarantined": quality["quarantined"], "failed": quality["failed"]}
 
 
 def task_publish(p: dict[str, Any], meter: Meter) -> dict[str, Any]:
-    from tthc_warehouse import ops, publish, warehouse
+    from tthc_warehouse.db import warehouse
+    from tthc_warehouse.load import publish
 
     batch_id, table, _, _ = _batch(p)
     with meter, warehouse.connect() as conn:
         result = publish.publish_batch(conn, entity=ENTITY, batch_id=batch_id, table=table)
-        ops.update_batch(conn, batch_id, stage="publish", seconds=meter.elapsed(),
+        batches.update_batch(conn, batch_id, stage="publish", seconds=meter.elapsed(),
                          rows_published=result.rows_published, status="published",
                          months_touched=[dt.date.fromisoformat(m) for m in result.months_touched])
     return {"rows": result.rows_published, "rows_published": result.rows_published,
@@ -526,11 +534,11 @@ def task_publish(p: dict[str, Any], meter: Meter) -> dict[str, Any]:
 
 def task_marts(p: dict[str, Any], meter: Meter) -> dict[str, Any]:
     """Rebuild the batch's months; rows = the batch's facts those months are rebuilt over."""
-    from tthc_warehouse import marts, warehouse
+    from tthc_warehouse.db import warehouse
 
     months = [dt.date.fromisoformat(m) for m in p["months"]]
     with meter, warehouse.connect() as conn:
-        counts = marts.rebuild_months(conn, months)
+        counts = builder.rebuild_months(conn, months)
     with warehouse.connect() as conn:
         batch_facts = conn.execute("select count(*) from core.fact_dossier where batch_id = %s",
                                    (_batch(p)[0],)).fetchone()[0]
@@ -601,7 +609,7 @@ def task_mart_facts_load(p: dict[str, Any], meter: Meter) -> dict[str, Any]:
 
 
 def task_mart_rebuild(p: dict[str, Any], meter: Meter) -> dict[str, Any]:
-    from tthc_warehouse import marts, warehouse
+    from tthc_warehouse.db import warehouse
 
     month = dt.date.fromisoformat(p["month_date"])
     if p.get("analyze"):
@@ -615,7 +623,7 @@ def task_mart_rebuild(p: dict[str, Any], meter: Meter) -> dict[str, Any]:
             "select count(*) from core.fact_dossier where received_at >= %(m)s::date "
             "and received_at < %(m)s::date + interval '1 month'", {"m": month}).fetchone()[0]
     with meter, warehouse.connect() as conn:
-        counts = marts.rebuild_month(conn, month)
+        counts = builder.rebuild_month(conn, month)
     result = {"rows": facts, "facts_in_month": in_month, "mart_rows": sum(counts.values())}
     if p.get("analyze"):
         result["vacuum_analyze_seconds"] = analyze_seconds
@@ -661,7 +669,7 @@ def server_url(given: str | None) -> str:
     except psycopg.OperationalError:
         if given:
             raise
-    from tthc_warehouse import embedded
+    from tthc_warehouse.local import embedded
 
     print(f"{candidate} does not answer; using the embedded server in {EMBEDDED_ROOT}", flush=True)
     return embedded.ensure_running(EMBEDDED_ROOT).url("postgres")

@@ -26,7 +26,7 @@ import datetime as dt
 
 from airflow.sdk import Param, dag, get_current_context, task
 
-from tthc_warehouse.airflow_support import CORE_ASSETS, DEFAULT_ARGS, WAREHOUSE_POOL
+from tthc_warehouse.orchestration.dag_defaults import CORE_ASSETS, DEFAULT_ARGS, WAREHOUSE_POOL
 
 
 @dag(
@@ -43,23 +43,23 @@ from tthc_warehouse.airflow_support import CORE_ASSETS, DEFAULT_ARGS, WAREHOUSE_
 def marts_monthly():
     @task
     def plan_months() -> list[str]:
-        from tthc_warehouse import marts_dag
+        from tthc_warehouse.orchestration import marts
 
         context = get_current_context()
-        return marts_dag.plan(context.get("triggering_asset_events") or {}, context["params"]["months"])
+        return marts.plan(context.get("triggering_asset_events") or {}, context["params"]["months"])
 
     @task(map_index_template="{{ month }}", pool=WAREHOUSE_POOL)
     def rebuild_month(month: str) -> dict:
-        from tthc_warehouse import marts_dag
+        from tthc_warehouse.orchestration import marts
 
         get_current_context()["month"] = month[:7]
-        return marts_dag.rebuild(month)
+        return marts.rebuild(month)
 
     @task
     def write_reports(months: list[str]) -> list[str]:
-        from tthc_warehouse import marts_dag
+        from tthc_warehouse.orchestration import marts
 
-        return marts_dag.write_reports(months)
+        return marts.write_reports(months)
 
     months = plan_months()
     rebuild_month.expand(month=months) >> write_reports(months)

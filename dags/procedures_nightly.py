@@ -37,7 +37,8 @@ import datetime as dt
 from airflow.sdk import CronDataIntervalTimetable, Param, dag, get_current_context, task, task_group
 from airflow.sdk.exceptions import AirflowSkipException
 
-from tthc_warehouse.airflow_support import (
+from tthc_warehouse.extract.feeds import ENTITY_ORDER
+from tthc_warehouse.orchestration.dag_defaults import (
     CORE_ASSETS,
     DEFAULT_ARGS,
     NIGHTLY_DEADLINE,
@@ -45,7 +46,6 @@ from tthc_warehouse.airflow_support import (
     batch_interval,
     fail_fast_on_bad_data,
 )
-from tthc_warehouse.feeds import ENTITY_ORDER
 
 LABEL = "{{ province_label }}"
 
@@ -56,36 +56,36 @@ def _label(batch: dict) -> None:
 
 @task(map_index_template=LABEL, pool=WAREHOUSE_POOL)
 def extract(batch: dict, entity: str) -> dict:
-    from tthc_warehouse import pipeline
+    from tthc_warehouse.orchestration import nightly
 
     _label(batch)
-    if not pipeline.has_feed(batch["province_code"], entity):
+    if not nightly.has_feed(batch["province_code"], entity):
         raise AirflowSkipException(f"{batch['province_name']} has no {entity} feed configured")
-    return fail_fast_on_bad_data(pipeline.extract)(batch, entity, get_current_context()["run_id"])
+    return fail_fast_on_bad_data(nightly.extract)(batch, entity, get_current_context()["run_id"])
 
 
 @task(map_index_template=LABEL, pool=WAREHOUSE_POOL)
 def stage(extracted: dict) -> dict:
-    from tthc_warehouse import pipeline
+    from tthc_warehouse.orchestration import nightly
 
     _label(extracted)
-    return fail_fast_on_bad_data(pipeline.stage)(extracted)
+    return fail_fast_on_bad_data(nightly.stage)(extracted)
 
 
 @task(map_index_template=LABEL, pool=WAREHOUSE_POOL)
 def validate(staged: dict) -> dict:
-    from tthc_warehouse import pipeline
+    from tthc_warehouse.orchestration import nightly
 
     _label(staged)
-    return fail_fast_on_bad_data(pipeline.validate)(staged)
+    return fail_fast_on_bad_data(nightly.validate)(staged)
 
 
 @task(map_index_template=LABEL, pool=WAREHOUSE_POOL)
 def publish(validated: dict) -> dict:
-    from tthc_warehouse import pipeline
+    from tthc_warehouse.orchestration import nightly
 
     _label(validated)
-    result = pipeline.publish_batch(validated)
+    result = nightly.publish_batch(validated)
     event = get_current_context()["outlet_events"][CORE_ASSETS[validated["entity"]]]
     event.extra = {"months": result["months_touched"], "rows": result["rows_published"],
                    "province_code": validated["province_code"], "batch_id": result["batch_id"]}
@@ -112,11 +112,11 @@ def publish(validated: dict) -> dict:
 def procedures_nightly():
     @task
     def plan_batches() -> list[dict]:
-        from tthc_warehouse import pipeline
+        from tthc_warehouse.orchestration import nightly
 
         context = get_current_context()
         start, end = batch_interval(context)
-        return pipeline.plan_batches(start, end, context["params"]["provinces"])
+        return nightly.plan_batches(start, end, context["params"]["provinces"])
 
     @task_group(group_id="province")
     def load_province(batch: dict):
@@ -135,9 +135,9 @@ def procedures_nightly():
         """Fail the run when any province failed, after the others were published."""
         from airflow.sdk.exceptions import AirflowFailException
 
-        from tthc_warehouse import pipeline
+        from tthc_warehouse.orchestration import nightly
 
-        raise AirflowFailException(pipeline.failed_batches_message(get_current_context()["run_id"]))
+        raise AirflowFailException(nightly.failed_batches_message(get_current_context()["run_id"]))
 
     load_province.expand(batch=plan_batches()) >> report_failures()
 

@@ -24,9 +24,9 @@ os.environ["TTHC_DATA_DIR"] = str(_SESSION_DIR / "data")
 os.environ.pop("AIRFLOW_CONN_WAREHOUSE", None)  # never touch a configured warehouse from tests
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 
-from tthc_warehouse import localenv  # noqa: E402  (after the environment above)
+from tthc_warehouse.local import airflow_env  # noqa: E402  after the environment above
 
-localenv.configure()
+airflow_env.configure()
 
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -41,7 +41,7 @@ def _server_url() -> str:
         with psycopg.connect(candidate, connect_timeout=3):
             return candidate
     except psycopg.OperationalError:
-        from tthc_warehouse import embedded
+        from tthc_warehouse.local import embedded
 
         return embedded.ensure_running(EMBEDDED_ROOT).url("postgres")
 
@@ -49,7 +49,7 @@ def _server_url() -> str:
 def pytest_sessionfinish(session, exitstatus) -> None:
     """Stop the embedded server if this session started one, and remove the session's files."""
     if (EMBEDDED_ROOT / "pgdata").exists():
-        from tthc_warehouse import embedded
+        from tthc_warehouse.local import embedded
 
         embedded.stop(EMBEDDED_ROOT)
     shutil.rmtree(_SESSION_DIR, ignore_errors=True)
@@ -67,7 +67,8 @@ def server_url() -> str:
 @pytest.fixture(scope="session")
 def warehouse_url(server_url: str):
     """A migrated warehouse in a database of its own, dropped when the session ends."""
-    from tthc_warehouse import migrate, reference
+    from tthc_warehouse.db import migrate
+    from tthc_warehouse.reference import loader
 
     name = f"tthc_test_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(server_url, autocommit=True) as conn:
@@ -76,7 +77,7 @@ def warehouse_url(server_url: str):
     os.environ["AIRFLOW_CONN_WAREHOUSE"] = url
     migrate.upgrade(url)
     with psycopg.connect(url) as conn:
-        reference.load_reference(conn)
+        loader.load_reference(conn)
         conn.commit()
     yield url
     os.environ.pop("AIRFLOW_CONN_WAREHOUSE", None)
@@ -94,8 +95,8 @@ def db(warehouse_url: str):
 @pytest.fixture(scope="session")
 def airflow_db():
     """Airflow's metadata database for dag.test() runs, migrated once per session."""
-    localenv.ensure_metadata_db()
-    return localenv.airflow_home()
+    airflow_env.ensure_metadata_db()
+    return airflow_env.airflow_home()
 
 
 CHROMIUM = "/usr/bin/chromium"

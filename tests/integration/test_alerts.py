@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from tthc_warehouse import alerts
+from tthc_warehouse.ops import alerts
 
 pytestmark = pytest.mark.integration
 
@@ -73,7 +73,7 @@ def test_the_nightly_dag_carries_the_0600_deadline() -> None:
 
     from airflow.sdk import DeadlineReference
 
-    from tthc_warehouse.airflow_support import NIGHTLY_DEADLINE
+    from tthc_warehouse.orchestration.dag_defaults import NIGHTLY_DEADLINE
 
     assert NIGHTLY_DEADLINE.reference == DeadlineReference.DAGRUN_LOGICAL_DATE
     # the logical date is 00:00 of the loaded day; + 30 h = 06:00 the next morning

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from tthc_warehouse.contract import Column, Entity
-from tthc_warehouse.staging import copy_rows, create_staging_table, drop_staging_table
+from tthc_warehouse.load.staging import copy_rows, create_staging_table, drop_staging_table
 
 pytestmark = pytest.mark.integration
 

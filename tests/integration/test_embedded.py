@@ -5,7 +5,8 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from tthc_warehouse import embedded, warehouse
+from tthc_warehouse.db import warehouse
+from tthc_warehouse.local import embedded
 
 pytestmark = pytest.mark.integration
 

@@ -21,8 +21,10 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from tthc_warehouse import marts, migrate, reference
+from tthc_warehouse.db import migrate
+from tthc_warehouse.marts import builder
 from tthc_warehouse.paths import SQL_DIR
+from tthc_warehouse.reference import loader
 
 pytestmark = pytest.mark.integration
 
@@ -659,7 +661,7 @@ def rebuild_as_loader(url: str) -> dict:
     with psycopg.connect(url) as conn:
         conn.execute("set role tthc_loader")
         conn.commit()
-        return marts.rebuild_months(conn, [dt.date(2024, 3, 1), dt.date(2024, 1, 15), dt.date(2025, 7, 1)])
+        return builder.rebuild_months(conn, [dt.date(2024, 3, 1), dt.date(2024, 1, 15), dt.date(2025, 7, 1)])
 
 
 @pytest.fixture(scope="module")
@@ -672,7 +674,7 @@ def mart_url(server_url):
     try:
         migrate.upgrade(url)
         with psycopg.connect(url) as conn:
-            reference.load_reference(conn)
+            loader.load_reference(conn)
             for table, rows in {**REFERENCE, "core.fact_dossier": dossiers(),
                                 "core.fact_payment": payments(), "core.fact_refund": refunds(),
                                 "core.fact_index766_snapshot": snapshots()}.items():
@@ -891,22 +893,22 @@ def test_a_month_rebuilt_alone_equals_the_full_build(mart_url, db) -> None:
     for table in MART_TABLES:
         db.execute(sql.SQL("delete from {}").format(sql.Identifier("mart", table)))
     with psycopg.connect(mart_url) as conn:
-        marts.rebuild_month(conn, month)
+        builder.rebuild_month(conn, month)
     assert checksums(db, month) == before
     rebuild_as_loader(mart_url)
 
 
 def test_months_to_rebuild_runs_through_the_newest_data(db) -> None:
-    months = marts.months_to_rebuild(db, [dt.date(2025, 6, 10)])
+    months = builder.months_to_rebuild(db, [dt.date(2025, 6, 10)])
     assert months == [dt.date(2025, 6, 1), dt.date(2025, 7, 1), dt.date(2025, 8, 1)]
-    assert marts.months_to_rebuild(db, []) == []
+    assert builder.months_to_rebuild(db, []) == []
 
 
 def test_missing_setting_stops_the_rebuild(mart_url) -> None:
     with psycopg.connect(mart_url) as conn:
         conn.execute("delete from ref.setting where name = 'payment_excessive_steps'")
         with pytest.raises(ValueError, match="payment_excessive_steps"):
-            marts.rebuild_month(conn, dt.date(2024, 1, 1))
+            builder.rebuild_month(conn, dt.date(2024, 1, 1))
         conn.rollback()
 
 

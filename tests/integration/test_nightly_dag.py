@@ -12,8 +12,8 @@ from decimal import Decimal
 import pandas as pd
 import pytest
 
-from tthc_warehouse import runner
-from tthc_warehouse.feeds import inbox_dir, load_feeds
+from tthc_warehouse.extract.feeds import inbox_dir, load_feeds
+from tthc_warehouse.local import runner
 from tthc_warehouse.simulator import generate
 from tthc_warehouse.simulator.clock import Clock
 from tthc_warehouse.simulator.params import PROVINCES
@@ -122,9 +122,9 @@ def test_monthly_mart_matches_an_independent_computation(loaded, db) -> None:
 
 
 def test_reproduces_the_articles_ten_rates_and_verdicts(loaded, db) -> None:
-    from tthc_warehouse import report_text
+    from tthc_warehouse.report import console
 
-    rates = report_text.digitization_period(db, START, END).set_index("province_code")
+    rates = console.digitization_period(db, START, END).set_index("province_code")
     assert len(rates) == 10
     for code, published in ARTICLE.items():
         assert rates.at[code, "digitization_rate_766"] == Decimal(published), code
@@ -183,7 +183,7 @@ def test_the_mart_dag_writes_a_september_report_that_renders_in_chromium(loaded,
     from playwright.sync_api import sync_playwright
 
     from tests.conftest import CHROMIUM_FLAGS
-    from tthc_warehouse.report_html import reports_dir
+    from tthc_warehouse.report.monthly import reports_dir
 
     report = reports_dir() / "compliance-2024-09.html"
     assert report.is_file(), "marts_monthly's write_reports should have written it"

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tthc_warehouse import publish, runner
+from tthc_warehouse.load import publish
+from tthc_warehouse.local import runner
 
 pytestmark = pytest.mark.integration
 

@@ -14,7 +14,9 @@ import psycopg
 import pytest
 
 from tests.conftest import CHROMIUM_FLAGS
-from tthc_warehouse import local_airflow, migrate, reference
+from tthc_warehouse.db import migrate
+from tthc_warehouse.local import airflow_up
+from tthc_warehouse.reference import loader
 from tthc_warehouse.simulator import generate
 from tthc_warehouse.simulator.serve import serve_http_feeds
 
@@ -30,15 +32,15 @@ def airflow_ui(chromium, server_url, tmp_path_factory):
     data = root / "data"
     generate(data / "inbox", scale=0.02)
     with (pytest.MonkeyPatch.context() as env,
-          local_airflow.scratch_database(server_url, "tthc_ui") as warehouse_url):
+          airflow_up.scratch_database(server_url, "tthc_ui") as warehouse_url):
         migrate.upgrade(warehouse_url)
         with psycopg.connect(warehouse_url) as conn:
-            reference.load_reference(conn)
+            loader.load_reference(conn)
             conn.commit()
         env.delenv("AIRFLOW_CONN_FEED_QUANG_BINH", raising=False)  # restored afterwards
         servers = serve_http_feeds(data / "inbox")
         try:
-            with local_airflow.LocalAirflow(local_airflow.free_port(), env={
+            with airflow_up.LocalAirflow(airflow_up.free_port(), env={
                 "AIRFLOW_HOME": str(root / "airflow"),
                 "AIRFLOW_CONN_WAREHOUSE": warehouse_url,
                 "TTHC_DATA_DIR": str(data),

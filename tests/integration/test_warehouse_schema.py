@@ -5,7 +5,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from tthc_warehouse import migrate
+from tthc_warehouse.db import migrate
 
 pytestmark = pytest.mark.integration
 

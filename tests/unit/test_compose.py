@@ -272,7 +272,7 @@ def test_init_migrates_the_metadata_db_creates_the_admin_and_the_pool(services):
     env = environment(init)
     assert env["_AIRFLOW_DB_MIGRATE"] == "true" and env["_AIRFLOW_WWW_USER_CREATE"] == "true"
     script = "\n".join(init["command"]) if isinstance(init["command"], list) else init["command"]
-    from tthc_warehouse.localenv import WAREHOUSE_POOL
+    from tthc_warehouse.orchestration import WAREHOUSE_POOL
 
     assert f"airflow pools set {WAREHOUSE_POOL} " in script
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from tthc_warehouse.feeds import ProvinceFeed, load_feeds
+from tthc_warehouse.extract.feeds import ProvinceFeed, load_feeds
 from tthc_warehouse.simulator.calibrate import rates_from_records
 from tthc_warehouse.simulator.clock import Clock
 from tthc_warehouse.simulator.feeds_out import days, write_province

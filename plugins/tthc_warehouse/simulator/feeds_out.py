@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from tthc_warehouse.contract import DOSSIER, PAYMENT, REFUND, Entity
-from tthc_warehouse.feeds import EntityFeed, ProvinceFeed, load_mapping
+from tthc_warehouse.extract.feeds import EntityFeed, ProvinceFeed, load_mapping
 from tthc_warehouse.simulator import render
 from tthc_warehouse.simulator.params import Style
 from tthc_warehouse.simulator.province import ProvinceData

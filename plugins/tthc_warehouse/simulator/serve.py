@@ -7,7 +7,7 @@ import os
 import secrets
 from pathlib import Path
 
-from tthc_warehouse.feeds import ProvinceFeed, load_feeds, load_mapping
+from tthc_warehouse.extract.feeds import ProvinceFeed, load_feeds, load_mapping
 from tthc_warehouse.simulator.api_server import PagedApiServer
 from tthc_warehouse.simulator.feeds_out import HTTP_STORE, http_folder
 

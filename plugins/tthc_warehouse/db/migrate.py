@@ -1,0 +1,40 @@
+"""Bring the warehouse schema to the newest Alembic revision (idempotent)."""
+
+from __future__ import annotations
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import create_engine, pool
+
+from tthc_warehouse.db import warehouse
+from tthc_warehouse.paths import SQL_DIR
+
+
+def alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(SQL_DIR / "migrations"))
+    return config
+
+
+def engine_url(url: str) -> str:
+    return url.replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+def upgrade(url: str | None = None, revision: str = "head") -> None:
+    """Apply every pending migration; a second call finds nothing to do."""
+    engine = create_engine(engine_url(url or warehouse.url()), poolclass=pool.NullPool)
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+    engine.dispose()
+
+
+def current(url: str | None = None) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    engine = create_engine(engine_url(url or warehouse.url()), poolclass=pool.NullPool)
+    with engine.connect() as connection:
+        revision = MigrationContext.configure(connection).get_current_revision()
+    engine.dispose()
+    return revision

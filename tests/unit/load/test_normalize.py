@@ -1,0 +1,150 @@
+"""Parsers and cleaning of normalize: formats, Unicode forms, nulls, and exact error reasons."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tthc_warehouse.contract import DOSSIER, PAYMENT
+from tthc_warehouse.load import normalize
+
+pytestmark = pytest.mark.unit
+
+NFD = unicodedata.normalize("NFD", "Hải Dương")
+
+
+def chunk(**columns: list[str | None]) -> pd.DataFrame:
+    """A raw chunk as the CSV reader yields it: ``str`` columns, rows numbered from line 2."""
+    size = len(next(iter(columns.values())))
+    base = {"dossier_code": [f"HD-{i}" for i in range(size)], "procedure_code": ["1.005411"] * size,
+            "province_code": ["30"] * size, "status": ["2"] * size,
+            "source_updated_at": ["02/01/2024 08:00"] * size}
+    frame = pd.DataFrame({k: pd.array(v, dtype="str") for k, v in (base | columns).items()})
+    frame.insert(0, "_row", np.arange(2, size + 2))
+    return frame
+
+
+def errors_of(raw: pd.DataFrame) -> list[tuple[int, str, str | None, str]]:
+    return [(e["row"], e["column"], e["value"], e["reason"])
+            for e in normalize.normalize_chunk(raw, DOSSIER).errors]
+
+
+def test_clean_text_strips_normalises_and_nulls_empty_values() -> None:
+    raw = pd.Series(["  a  ", NFD, "", " \t", None, "x,\"y\"\n"], dtype=object)
+    out = normalize.clean_text(raw).tolist()
+    assert out == ["a", "Hải Dương", None, None, None, 'x,"y"']
+    assert unicodedata.is_normalized("NFC", out[1])
+
+
+def test_clean_text_reads_non_string_values_as_pandas_prints_them() -> None:
+    raw = pd.Series([5, 2.5, True, float("nan"), pd.NA, " 7 "], dtype=object)
+    assert normalize.clean_text(raw).tolist() == ["5", "2.5", "True", None, None, "7"]
+    assert normalize.clean_text(pd.Series([None, None], dtype=object)).tolist() == [None, None]
+
+
+def test_nfd_labels_and_words_parse_like_nfc() -> None:
+    raw = chunk(status=[unicodedata.normalize("NFD", "Đang xử lý"), "đã TIẾP nhận"],
+                components_digitized=[unicodedata.normalize("NFD", "không"), "CÓ"],
+                procedure_name=[NFD, "Hải Dương"])
+    rows = normalize.normalize_chunk(raw, DOSSIER).rows
+    assert list(rows.status) == [4, 2]
+    assert list(rows.components_digitized) == [False, True]
+    assert list(rows.procedure_name) == ["Hải Dương", "Hải Dương"]
+
+
+def test_mixed_date_formats_in_one_column() -> None:
+    values = ["02/01/2024 08:00", "2024-01-03T09:15:00", "04/01/2024", "2024-01-05 10:20",
+              "5/1/2024 7:05", "06/01/2024 11:12:13", "2024-01-07", None, ""]
+    rows = normalize.normalize_chunk(chunk(received_at=values), DOSSIER).rows
+    assert rows.received_at.tolist()[:7] == [pd.Timestamp(v) for v in (
+        "2024-01-02 08:00", "2024-01-03 09:15", "2024-01-04", "2024-01-05 10:20",
+        "2024-01-05 07:05", "2024-01-06 11:12:13", "2024-01-07")]
+    assert rows.received_at.iloc[7:].isna().all() and rows.received_at.dtype == "datetime64[us]"
+
+
+def test_iso_first_value_does_not_hide_later_vietnamese_dates() -> None:
+    parsed = normalize.parse_timestamp(pd.Series(["2024-01-02", "03/01/2024 08:00", "x"],
+                                                 dtype="string"))
+    assert parsed.values.tolist()[:2] == [pd.Timestamp("2024-01-02"), pd.Timestamp("2024-01-03 08:00")]
+    assert parsed.bad.tolist() == [False, False, True]
+
+
+def test_bad_values_keep_their_row_column_value_and_reason() -> None:
+    raw = chunk(received_at=["31/02/2024 09:00", "02/01/2024 08:00", None],
+                fee_amount=["12x5", "1.234.567", "150000 đ"],
+                channel=["1.5", "2", "abc"],
+                components_digitized=["maybe", "x", "chưa"],
+                status=["2", "Trạng thái lạ", "11"])
+    assert errors_of(raw) == [  # contract column order, then row order
+        (2, "channel", "1.5", "not a whole number"),
+        (4, "channel", "abc", "not a whole number"),
+        (2, "received_at", "31/02/2024 09:00", "not a date (dd/MM/yyyy [HH:mm])"),
+        (3, "status", "Trạng thái lạ", "not a dossier status code or label"),
+        (4, "status", "11", "not a dossier status code or label"),
+        (2, "components_digitized", "maybe", "not a yes/no value"),
+        (2, "fee_amount", "12x5", "not a VND amount"),
+    ]
+
+
+def test_required_values_missing_after_cleaning() -> None:
+    raw = chunk(dossier_code=["  ", "HD-2"], source_updated_at=["", "2024-01-02"])
+    assert errors_of(raw) == [(2, "dossier_code", None, "required value missing"),
+                              (2, "source_updated_at", None, "required value missing")]
+
+
+def test_money_and_int_forms() -> None:
+    raw = chunk(fee_amount=["1.234.567", "1,234,567", "150000 đ", "50.000 VNĐ", "0", None],
+                supplement_days=["007", "1e1", "2.0", " 4 ", "-3", None])
+    rows = normalize.normalize_chunk(raw, DOSSIER).rows
+    assert rows.fee_amount.tolist()[:5] == [1234567, 1234567, 150000, 50000, 0]
+    assert rows.supplement_days.tolist()[:5] == [7, 10, 2, 4, -3]
+    assert rows.fee_amount.dtype == "Int64" and rows.fee_amount.isna().iloc[5]
+
+
+def test_all_null_and_missing_columns_are_null_not_bad() -> None:
+    raw = chunk(fee_amount=[None, ""], due_at=["", None])
+    result = normalize.normalize_chunk(raw, DOSSIER)
+    assert result.errors == [] and len(result.rows) == 2
+    assert result.rows.fee_amount.isna().all() and result.rows.due_at.isna().all()
+    assert result.rows.returned_at.isna().all()  # a column the file does not have
+    assert result.rows.components_digitized.dtype == "boolean"
+
+
+def test_repeated_values_are_parsed_per_distinct_value_and_spread_back() -> None:
+    text = pd.Series(["có", None, "không", "có", "??", None], index=[10, 11, 12, 13, 14, 15],
+                     dtype=object)
+    parsed = normalize.parse_distinct(normalize.parse_bool, text)
+    assert parsed.values.tolist() == [True, pd.NA, False, True, pd.NA, pd.NA]
+    assert parsed.bad.tolist() == [False, False, False, False, True, False]
+    assert list(parsed.values.index) == list(text.index) and parsed.reason == "not a yes/no value"
+
+
+def test_payment_money_required_and_bad() -> None:
+    raw = pd.DataFrame({"_row": [2, 3], "transaction_id": ["T1", "T2"], "dossier_code": ["D", "D"],
+                        "province_code": ["30", "30"], "amount": ["1.000 đ", "một nghìn"],
+                        "paid_at": ["2024-01-02T08:00:00", "2024-01-02T08:00:00"],
+                        "gateway": ["national", "local"], "status": ["success", "success"],
+                        "source_updated_at": ["2024-01-02", "2024-01-02"]}, dtype=object)
+    result = normalize.normalize_chunk(raw, PAYMENT)
+    assert result.rows.amount.tolist() == [1000]
+    assert [(e["row"], e["value"], e["reason"]) for e in result.errors] == [
+        (3, "một nghìn", "not a VND amount")]
+
+
+def test_copy_text_formats_nulls_flags_numbers_timestamps_and_escapes() -> None:
+    rows = pd.DataFrame({
+        "n": pd.array([1, None, -3], dtype="Int64"),
+        "b": pd.array([True, False, None], dtype="boolean"),
+        "t": pd.Series(pd.to_datetime(["2024-01-02 08:00:05.9", None, "1969-12-31 23:59:59.5"])),
+        "z": pd.Series(pd.to_datetime(["2024-01-02T08:00:00+07:00", None, None], utc=True)),
+        "s": pd.Series(["a\tb\\c\nd\re", None, ""], dtype=object),
+    })
+    assert normalize.copy_text(rows).split("\n") == [
+        "1\tt\t2024-01-02 08:00:05\t2024-01-02 01:00:00+00\ta\\tb\\\\c\\nd\\re",
+        "\\N\tf\t\\N\t\\N\t\\N",
+        "-3\t\\N\t1969-12-31 23:59:59\t\\N\t",
+        "",
+    ]
