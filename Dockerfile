@@ -4,7 +4,7 @@
 
 # 1. uv.lock -> requirements.txt (exact pins, no dev tools). pgserver, the embedded PostgreSQL of
 #    `make demo`, is left out: in this stack the warehouse is the `warehouse` service.
-FROM python:3.11-slim-bookworm AS requirements
+FROM python:3.12-slim-bookworm AS requirements
 COPY --from=ghcr.io/astral-sh/uv:0.13.9 /uv /usr/local/bin/uv
 WORKDIR /src
 COPY pyproject.toml uv.lock ./
@@ -13,7 +13,7 @@ RUN uv export --frozen --no-dev --no-emit-project --no-emit-package pgserver --n
 
 # 2. The Airflow image. As the docs ask: install as the `airflow` user (never root) and pin
 #    apache-airflow to the image's own version so the install can never up- or downgrade Airflow.
-FROM apache/airflow:3.3.2-python3.11
+FROM apache/airflow:3.3.2-python3.12
 USER airflow
 COPY --from=requirements /src/requirements.txt /tmp/requirements.txt
 RUN uv pip install --no-cache "apache-airflow==${AIRFLOW_VERSION}" -r /tmp/requirements.txt

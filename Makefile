@@ -1,14 +1,20 @@
-# Two commands on a fresh machine with Python 3.11+ and make:  make demo   and   make test.
+# Two commands on a fresh machine with Python 3.12 and make:  make demo   and   make test.
 # The Makefile bootstraps uv (into .tools/ when it is not installed) and the locked environment.
 
 SHELL := /bin/bash
-PYTHON ?= python3
+# Python 3.12 (the official Airflow image's): python3.12 on the PATH, else a pyenv-installed one.
+ifndef PYTHON
+PYTHON := $(shell for p in python3.12 $$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.12*/bin/python3.12 \
+	2>/dev/null | sort -V | tail -n 1); do "$$p" -c 'import sys; assert sys.version_info[:2] == (3, 12)' \
+	2>/dev/null && { command -v "$$p"; break; }; done)
+endif
 UV ?= $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 BIN := .venv/bin
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: help sync demo test lint unit integration dags migrate psql warehouse-url status \
+
+.PHONY: help python chromium sync demo test lint unit integration dags migrate psql warehouse-url status \
         stop-warehouse clean up bench
 
 help:
@@ -21,11 +27,14 @@ help:
 	@echo "make up              Airflow UI on http://localhost:8080 with the DAGs (Ctrl-C stops it)"
 	@echo "make bench           pipeline stage by stage vs raw COPY (BENCH_ARGS='--rows 1000000')"
 
-.tools/bin/uv:
+.tools/bin/uv: | python
 	$(PYTHON) -m venv .tools
 	.tools/bin/pip install --quiet uv
 
-$(BIN)/.synced: pyproject.toml uv.lock | $(UV)
+python:
+	@[ -n "$(PYTHON)" ] || { echo "Python 3.12 is needed: install it (apt, pyenv or python.org) or pass PYTHON=/path/to/python3.12"; exit 1; }
+
+$(BIN)/.synced: pyproject.toml uv.lock | python $(UV)
 	$(UV) sync --frozen --python $(PYTHON)
 	@touch $@
 
@@ -46,11 +55,19 @@ unit: sync
 integration: sync
 	$(BIN)/pytest -m integration $(PYTEST_ARGS)
 
-test: lint
+# The browser tests need Debian's Chromium (a test tool's own browser download cannot work here).
+chromium:
+	@command -v chromium >/dev/null || [ -x /usr/bin/chromium ] || { \
+	    sudo=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+	    echo "installing Debian's chromium for the browser tests"; \
+	    $$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	    $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+test: lint chromium
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 migrate: sync
-	$(BIN)/tthc migrate
+	$(BIN)/tthc --local migrate
 
 psql: sync
 	@$(BIN)/tthc psql
@@ -59,7 +76,7 @@ warehouse-url: sync
 	@$(BIN)/tthc warehouse-url
 
 status: sync
-	@$(BIN)/tthc status
+	@$(BIN)/tthc --local status
 
 up: sync
 	$(BIN)/tthc up

@@ -8,7 +8,7 @@ simulator's style for that province, and the files are written by the simulator'
 ``render.write_csv``). Then, in a throwaway database, it times each step of the nightly load on
 one month-long batch, with the same functions the DAG calls:
 
-    extract   landing.land (checksums + copy into the landing folder) and the batches.batch row
+    extract   landing.land (checksums + copy into the landing folder) and the ops.batch row
     stage     staging.stage_files (chunked read, normalisation, COPY into the unlogged table)
     validate  quality.validate (GX suite run in PostgreSQL) + quality.record + quarantine_failures
     publish   publish.publish_batch (merge into core, one transaction)
@@ -461,9 +461,10 @@ def task_setup(p: dict[str, Any], meter: Meter) -> dict[str, Any]:
 
 
 def task_extract(p: dict[str, Any], meter: Meter) -> dict[str, Any]:
-    from tthc_warehouse.db import warehouse
+    from tthc_warehouse.db.warehouse import Warehouse
     from tthc_warehouse.extract import landing
 
+    warehouse = Warehouse(p["url"])
     feed, spec = _province(p["province"])
     batch_id, _, start, end = _batch(p)
     with meter:
@@ -481,18 +482,22 @@ def task_extract(p: dict[str, Any], meter: Meter) -> dict[str, Any]:
 
 def task_stage(p: dict[str, Any], meter: Meter) -> dict[str, Any]:
     from tthc_warehouse.contract import ENTITIES
-    from tthc_warehouse.db import warehouse
+    from tthc_warehouse.db.warehouse import Warehouse
     from tthc_warehouse.extract.landing import Landed
+    from tthc_warehouse.extract.sources import source_for
     from tthc_warehouse.load import staging
 
+    warehouse = Warehouse(p["url"])
     _, spec = _province(p["province"])
-    batch_id, table, _, _ = _batch(p)
+    batch_id, table, start, end = _batch(p)
     paths = Landed.from_dict(p["landed"]).paths()
+    source = source_for(spec, p["province"])
     with meter, warehouse.connect() as conn:
         result = staging.stage_files(conn, batch_id=batch_id, table=table, entity=ENTITIES[ENTITY],
-                                     paths=paths, feed=spec)
-        batches.update_batch(conn, batch_id, stage="stage", seconds=meter.elapsed(), rows_read=result.rows_read,
-                         rows_staged=result.rows_staged, rows_quarantined=result.rows_rejected)
+                                     source=source, paths=paths, start=start, end=end)
+        batches.update_batch(conn, batch_id, stage="stage", seconds=meter.elapsed(),
+                             rows_read=result.rows_read, rows_staged=result.rows_staged,
+                             rows_quarantined=result.rows_rejected)
     return {"rows": result.rows_staged, "rows_read": result.rows_read,
             "rows_rejected": result.rows_rejected}
 
@@ -502,10 +507,11 @@ def task_validate(p: dict[str, Any], meter: Meter) -> dict[str, Any]:
     import great_expectations  # noqa: F401  (imported before the clock starts, like pandas elsewhere)
     from psycopg import sql
 
-    from tthc_warehouse.db import warehouse
+    from tthc_warehouse.db.warehouse import Warehouse
     from tthc_warehouse.load import staging
     from tthc_warehouse.orchestration import nightly
 
+    warehouse = Warehouse(p["url"])
     batch_id, table, start, end = _batch(p)
     with warehouse.connect() as conn:
         staged = conn.execute(sql.SQL("select count(*) from {}").format(
@@ -514,14 +520,15 @@ def task_validate(p: dict[str, Any], meter: Meter) -> dict[str, Any]:
              "interval_start": start.isoformat(), "interval_end": end.isoformat(),
              "staging": {"table": table, "rows_rejected": p.get("rows_rejected", 0)}}
     with meter:
-        quality = nightly.validate(batch)["quality"]
+        quality = nightly.validate(batch, warehouse=warehouse)["quality"]
     return {"rows": staged, "rows_quarantined": quality["quarantined"], "failed": quality["failed"]}
 
 
 def task_publish(p: dict[str, Any], meter: Meter) -> dict[str, Any]:
-    from tthc_warehouse.db import warehouse
+    from tthc_warehouse.db.warehouse import Warehouse
     from tthc_warehouse.load import publish
 
+    warehouse = Warehouse(p["url"])
     batch_id, table, _, _ = _batch(p)
     with meter, warehouse.connect() as conn:
         result = publish.publish_batch(conn, entity=ENTITY, batch_id=batch_id, table=table)
@@ -534,8 +541,9 @@ def task_publish(p: dict[str, Any], meter: Meter) -> dict[str, Any]:
 
 def task_marts(p: dict[str, Any], meter: Meter) -> dict[str, Any]:
     """Rebuild the batch's months; rows = the batch's facts those months are rebuilt over."""
-    from tthc_warehouse.db import warehouse
+    from tthc_warehouse.db.warehouse import Warehouse
 
+    warehouse = Warehouse(p["url"])
     months = [dt.date.fromisoformat(m) for m in p["months"]]
     with meter, warehouse.connect() as conn:
         counts = builder.rebuild_months(conn, months)
@@ -609,11 +617,12 @@ def task_mart_facts_load(p: dict[str, Any], meter: Meter) -> dict[str, Any]:
 
 
 def task_mart_rebuild(p: dict[str, Any], meter: Meter) -> dict[str, Any]:
-    from tthc_warehouse.db import warehouse
+    from tthc_warehouse.db.warehouse import Warehouse
 
+    warehouse = Warehouse(p["url"])
     month = dt.date.fromisoformat(p["month_date"])
     if p.get("analyze"):
-        with warehouse.connect(role=None, autocommit=True) as conn:
+        with warehouse.as_role(None).connect(autocommit=True) as conn:
             began = time.perf_counter()
             conn.execute("vacuum analyze core.fact_dossier")
             analyze_seconds = time.perf_counter() - began

@@ -43,23 +43,24 @@ from tthc_warehouse.orchestration.dag_defaults import CORE_ASSETS, DEFAULT_ARGS,
 def marts_monthly():
     @task
     def plan_months() -> list[str]:
-        from tthc_warehouse.orchestration import marts
+        from tthc_warehouse.orchestration import marts, resources
 
         context = get_current_context()
-        return marts.plan(context.get("triggering_asset_events") or {}, context["params"]["months"])
+        events = context.get("triggering_asset_events") or {}
+        return marts.plan(resources.warehouse(), events, context["params"]["months"])
 
     @task(map_index_template="{{ month }}", pool=WAREHOUSE_POOL)
     def rebuild_month(month: str) -> dict:
-        from tthc_warehouse.orchestration import marts
+        from tthc_warehouse.orchestration import marts, resources
 
         get_current_context()["month"] = month[:7]
-        return marts.rebuild(month)
+        return marts.rebuild(resources.warehouse(), month)
 
     @task
     def write_reports(months: list[str]) -> list[str]:
-        from tthc_warehouse.orchestration import marts
+        from tthc_warehouse.orchestration import marts, resources
 
-        return marts.write_reports(months)
+        return marts.write_reports(resources.warehouse(), months)
 
     months = plan_months()
     rebuild_month.expand(month=months) >> write_reports(months)

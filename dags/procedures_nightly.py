@@ -56,36 +56,41 @@ def _label(batch: dict) -> None:
 
 @task(map_index_template=LABEL, pool=WAREHOUSE_POOL)
 def extract(batch: dict, entity: str) -> dict:
-    from tthc_warehouse.orchestration import nightly
+    from tthc_warehouse.orchestration import nightly, resources
 
     _label(batch)
     if not nightly.has_feed(batch["province_code"], entity):
         raise AirflowSkipException(f"{batch['province_name']} has no {entity} feed configured")
-    return fail_fast_on_bad_data(nightly.extract)(batch, entity, get_current_context()["run_id"])
+    source = resources.source(batch["province_code"], entity)
+    run_id = get_current_context()["run_id"]
+    return fail_fast_on_bad_data(nightly.extract)(batch, entity, warehouse=resources.warehouse(),
+                                                  source=source, run_id=run_id)
 
 
 @task(map_index_template=LABEL, pool=WAREHOUSE_POOL)
 def stage(extracted: dict) -> dict:
-    from tthc_warehouse.orchestration import nightly
+    from tthc_warehouse.orchestration import nightly, resources
 
     _label(extracted)
-    return fail_fast_on_bad_data(nightly.stage)(extracted)
+    source = resources.source(extracted["province_code"], extracted["entity"])
+    return fail_fast_on_bad_data(nightly.stage)(extracted, warehouse=resources.warehouse(), source=source)
 
 
 @task(map_index_template=LABEL, pool=WAREHOUSE_POOL)
 def validate(staged: dict) -> dict:
-    from tthc_warehouse.orchestration import nightly
+    from tthc_warehouse.orchestration import nightly, resources
 
     _label(staged)
-    return fail_fast_on_bad_data(nightly.validate)(staged)
+    return fail_fast_on_bad_data(nightly.validate)(staged, warehouse=resources.warehouse())
 
 
 @task(map_index_template=LABEL, pool=WAREHOUSE_POOL)
 def publish(validated: dict) -> dict:
-    from tthc_warehouse.orchestration import nightly
+    from tthc_warehouse.orchestration import nightly, resources
 
     _label(validated)
-    result = nightly.publish_batch(validated)
+    source = resources.source(validated["province_code"], validated["entity"])
+    result = nightly.publish_batch(validated, warehouse=resources.warehouse(), source_label=source.label)
     event = get_current_context()["outlet_events"][CORE_ASSETS[validated["entity"]]]
     event.extra = {"months": result["months_touched"], "rows": result["rows_published"],
                    "province_code": validated["province_code"], "batch_id": result["batch_id"]}
@@ -135,9 +140,10 @@ def procedures_nightly():
         """Fail the run when any province failed, after the others were published."""
         from airflow.sdk.exceptions import AirflowFailException
 
-        from tthc_warehouse.orchestration import nightly
+        from tthc_warehouse.orchestration import nightly, resources
 
-        raise AirflowFailException(nightly.failed_batches_message(get_current_context()["run_id"]))
+        run_id = get_current_context()["run_id"]
+        raise AirflowFailException(nightly.failed_batches_message(resources.warehouse(), run_id))
 
     load_province.expand(batch=plan_batches()) >> report_failures()
 

@@ -113,3 +113,25 @@ def chromium() -> str:
         pytest.fail(f"Chromium is not installed ({CHROMIUM} missing): install Debian's package with "
                     "`apt-get update && apt-get install -y chromium` (.ci/run does this)", pytrace=False)
     return path
+
+
+
+# A skip is a test that did not run: allowed only where listed here, with the reason it may happen.
+ALLOWED_SKIPS = {
+    "tests/integration/test_celery.py": "no Redis on 127.0.0.1:6379 and redis-server is not installed",
+}
+_SESSION: list[pytest.Session] = []
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    _SESSION.append(session)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    """Fail the run on a skip that is not in ALLOWED_SKIPS: a silent skip hides a broken test."""
+    skipped = [r.nodeid for r in terminalreporter.stats.get("skipped", []) if hasattr(r, "nodeid")]
+    unexpected = [n for n in skipped if n.split("::")[0] not in ALLOWED_SKIPS]
+    if unexpected and _SESSION and _SESSION[0].exitstatus == 0:
+        terminalreporter.write_line(f"FAILED: {len(unexpected)} skip(s) not in ALLOWED_SKIPS "
+                                    f"(tests/conftest.py): {', '.join(unexpected)}", red=True)
+        _SESSION[0].exitstatus = pytest.ExitCode.TESTS_FAILED

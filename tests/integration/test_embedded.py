@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
+
 import psycopg
 import pytest
 
-from tthc_warehouse.db import warehouse
 from tthc_warehouse.local import embedded
 
 pytestmark = pytest.mark.integration
@@ -28,7 +29,21 @@ def test_starts_keeps_data_across_restarts_and_is_exported(tmp_path, monkeypatch
         embedded.stop(root)
 
 
-def test_a_configured_warehouse_is_always_used(monkeypatch) -> None:
+def test_a_configured_warehouse_is_always_used(monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("TTHC_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE", "postgres://u:secret@db.example:5433/wh?sslmode=require")
-    assert warehouse.url() == "postgresql://u:secret@db.example:5433/wh?sslmode=require"
-    assert "secret" not in warehouse.redact(warehouse.url())
+    assert embedded.ensure_warehouse() == "postgresql://u:secret@db.example:5433/wh?sslmode=require"
+    assert not (tmp_path / "postgres").exists()  # no server started
+
+
+def test_the_local_entry_point_starts_and_exports_the_embedded_server(monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("TTHC_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("TTHC_EMBEDDED_PORT", "55440")
+    monkeypatch.delenv("AIRFLOW_CONN_WAREHOUSE", raising=False)
+    try:
+        url = embedded.ensure_warehouse()
+        assert os.environ["AIRFLOW_CONN_WAREHOUSE"] == url
+        with psycopg.connect(url) as conn:
+            assert conn.execute("select current_database()").fetchone() == ("tthc",)
+    finally:
+        embedded.stop(tmp_path / "postgres")

@@ -9,7 +9,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from tthc_warehouse.db import warehouse
+from tthc_warehouse.db.warehouse import LOADER_ROLE, Warehouse
 from tthc_warehouse.local import airflow_env
 from tthc_warehouse.reference import loader
 
@@ -18,13 +18,13 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     """Bring the warehouse schema to the newest revision and refresh reference data."""
     from tthc_warehouse.db import migrate
 
-    url = warehouse.url()
-    migrate.upgrade(url)
-    with warehouse.connect(role=None) as conn:
+    owner = _warehouse(args, role=None)
+    migrate.upgrade(owner.url)
+    with owner.connect() as conn:
         counts = loader.load_reference(conn)
         conn.commit()
     print(
-        f"warehouse {warehouse.redact(url)} at revision {migrate.current(url)}; "
+        f"warehouse {owner.redacted} at revision {migrate.current(owner.url)}; "
         + ", ".join(f"{t} {n} rows" for t, n in counts.items())
     )
     return 0
@@ -44,14 +44,14 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Run the nightly DAG once over [from, to) in this process (dag.test), with progress bars."""
-    from tthc_warehouse.cli.main.progress import batch_progress
+    from tthc_warehouse.cli.progress import batch_progress
     from tthc_warehouse.extract.feeds import ENTITY_ORDER, load_feeds
     from tthc_warehouse.local import demo, runner
     from tthc_warehouse.paths import data_dir
 
     feeds = [f for f in load_feeds() if not args.province or f.province_code in args.province]
     total = sum(len([e for e in ENTITY_ORDER if e in f.entities]) for f in feeds)
-    warehouse.url()
+    warehouse = _warehouse(args)
     log = data_dir() / "run.log"
     print(f"procedures_nightly {args.from_date} .. {args.to_date}: {len(feeds)} provinces; task logs: {log}")
     servers = []
@@ -61,7 +61,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         servers = serve_http_feeds(inbox_dir(), feeds)
     try:
-        with batch_progress(total):
+        with batch_progress(warehouse, total):
             if args.verbose:
                 state = runner.run_nightly(args.from_date, args.to_date, args.province)
             else:
@@ -99,7 +99,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     """Latest batches and quarantined rows, as a person on call wants them."""
     from tthc_warehouse.report import console
 
-    with warehouse.connect(role=None) as conn:
+    with _warehouse(args).connect() as conn:
         print(console.status(conn, limit=args.limit))
     return 0
 
@@ -109,7 +109,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from tthc_warehouse.report import monthly
 
     month = dt.date.fromisoformat(f"{args.month}-01")
-    path = monthly.write(month, args.out)
+    path = monthly.write(_warehouse(args), month, args.out)
     print(f"report written: {path}")
     if args.open:
         import webbrowser
@@ -127,20 +127,31 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 def cmd_warehouse_url(args: argparse.Namespace) -> int:
     """Print a PostgreSQL URL a BI tool or psql can use."""
-    print(warehouse.url())
+    from tthc_warehouse.local import embedded
+
+    print(embedded.ensure_warehouse())
     return 0
 
 
 def cmd_psql(args: argparse.Namespace) -> int:
     """Open psql on the warehouse (the embedded server's own psql when none is installed)."""
-    url = warehouse.url()
+    from tthc_warehouse.local import embedded
+
+    url = embedded.ensure_warehouse()
     psql = shutil.which("psql")
     if psql is None:
-        from tthc_warehouse.local import embedded
-
         psql = str(embedded.ensure_running().bin_dir / "psql")
     os.execv(psql, [psql, url, *args.psql_args])
     return 0
+
+
+def _warehouse(args: argparse.Namespace, role: str | None = LOADER_ROLE) -> Warehouse:
+    """The ``warehouse`` connection; with ``--local``, the embedded server when none is configured."""
+    if args.local:
+        from tthc_warehouse.local import embedded
+
+        embedded.ensure_warehouse()
+    return Warehouse.from_airflow(role=role)
 
 
 def _date(text: str) -> dt.date:
@@ -149,6 +160,8 @@ def _date(text: str) -> dt.date:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tthc", description=__doc__)
+    parser.add_argument("--local", action="store_true",
+                        help="with no AIRFLOW_CONN_WAREHOUSE, use (and start) the embedded PostgreSQL")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("migrate", help=cmd_migrate.__doc__).set_defaults(func=cmd_migrate)
     sim = commands.add_parser("simulate", help=cmd_simulate.__doc__)

@@ -6,14 +6,14 @@ import datetime as dt
 import threading
 from contextlib import contextmanager
 
-from tthc_warehouse.db import warehouse
+from tthc_warehouse.db.warehouse import Warehouse
 
 DONE = "select count(*) filter (where status <> 'running'), count(*) filter (where status = 'failed') " \
        "from ops.batch where started_at >= %s"
 
 
 @contextmanager
-def batch_progress(total: int, *, interval: float = 1.0):
+def batch_progress(warehouse: Warehouse, total: int, *, interval: float = 1.0):
     """Show ``published/total`` batches (with failures) while the body runs; stderr, one line."""
     from tqdm import tqdm
 
@@ -22,7 +22,7 @@ def batch_progress(total: int, *, interval: float = 1.0):
     bar = tqdm(total=total, unit="batch", desc="batches", dynamic_ncols=True)
 
     def poll() -> None:
-        with warehouse.connect(role=None, autocommit=True) as conn:
+        with warehouse.connect(autocommit=True) as conn:
             while not stop.wait(interval):
                 done, failed = conn.execute(DONE, (since,)).fetchone()
                 bar.n = done

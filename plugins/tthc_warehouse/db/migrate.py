@@ -6,7 +6,6 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine, pool
 
-from tthc_warehouse.db import warehouse
 from tthc_warehouse.paths import SQL_DIR
 
 
@@ -20,9 +19,9 @@ def engine_url(url: str) -> str:
     return url.replace("postgresql://", "postgresql+psycopg://", 1)
 
 
-def upgrade(url: str | None = None, revision: str = "head") -> None:
+def upgrade(url: str, revision: str = "head") -> None:
     """Apply every pending migration; a second call finds nothing to do."""
-    engine = create_engine(engine_url(url or warehouse.url()), poolclass=pool.NullPool)
+    engine = create_engine(engine_url(url), poolclass=pool.NullPool)
     config = alembic_config()
     with engine.begin() as connection:
         config.attributes["connection"] = connection
@@ -30,10 +29,10 @@ def upgrade(url: str | None = None, revision: str = "head") -> None:
     engine.dispose()
 
 
-def current(url: str | None = None) -> str | None:
+def current(url: str) -> str | None:
     from alembic.runtime.migration import MigrationContext
 
-    engine = create_engine(engine_url(url or warehouse.url()), poolclass=pool.NullPool)
+    engine = create_engine(engine_url(url), poolclass=pool.NullPool)
     with engine.connect() as connection:
         revision = MigrationContext.configure(connection).get_current_revision()
     engine.dispose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -12,11 +13,7 @@ import psycopg
 from psycopg import sql
 
 from tthc_warehouse.contract import Entity
-from tthc_warehouse.extract.base import CHUNK_ROWS, ROW_COLUMN
-from tthc_warehouse.extract.dvcqg import parse_response
-from tthc_warehouse.extract.feeds import EntityFeed, load_mapping
-from tthc_warehouse.extract.files import READERS, map_headers
-from tthc_warehouse.extract.http_api import read_landed_pages
+from tthc_warehouse.extract.base import CHUNK_ROWS, ROW_COLUMN, Source
 from tthc_warehouse.load.normalize import normalize_chunk
 
 QUARANTINE_INSERT = """
@@ -75,35 +72,6 @@ def copy_rows(conn: psycopg.Connection, table: str, rows: pd.DataFrame) -> None:
         copy.write(copy_text(rows))
 
 
-def read_raw(feed: EntityFeed, entity: Entity, path: Path, context: dict | None = None
-             ) -> Iterator[pd.DataFrame]:
-    """Raw chunks of one landed file, columns mapped to canonical names."""
-    if feed.format == "dvcqg":
-        yield _portal_snapshot(feed, path, context or {})
-        return
-    mapping = load_mapping(feed.mapping)
-    if feed.format == "http":
-        for chunk in read_landed_pages([path]):
-            columns = map_headers(
-                path.name, [c for c in chunk.columns if c != ROW_COLUMN], mapping, entity.required
-            )
-            yield chunk[[ROW_COLUMN, *columns]].rename(columns=columns)
-        return
-    options = {k: v for k, v in feed.options.items() if k in ("delimiter", "encoding", "sheet")}
-    yield from READERS[feed.format](path, mapping, entity.required, **options)
-
-
-def _portal_snapshot(feed: EntityFeed, path: Path, context: dict) -> pd.DataFrame:
-    """One evaluation response -> raw snapshot rows (text, like every other source)."""
-    rows = parse_response(path.read_bytes(), group=feed.options["group"], period_type="month",
-                          period_start=context["periods"][path.name], captured_at=context["captured_at"],
-                          source=path.name, province_code=context["province_code"])
-    frame = pd.DataFrame([{k: None if v is None else (v.isoformat() if hasattr(v, "isoformat") else str(v))
-                           for k, v in row.items()} for row in rows], dtype=object)
-    frame.insert(0, ROW_COLUMN, range(1, len(frame) + 1))
-    return frame
-
-
 def quarantine_parse_errors(conn: psycopg.Connection, batch_id: str, entity: Entity,
                             raw: pd.DataFrame, errors: list[dict]) -> None:
     """One quarantine row per bad value, naming file, row and column, with the row's raw values."""
@@ -117,7 +85,7 @@ def quarantine_parse_errors(conn: psycopg.Connection, batch_id: str, entity: Ent
         cur.executemany(QUARANTINE_INSERT, rows)
 
 
-def raw_batches(feed: EntityFeed, entity: Entity, paths: list[Path], context: dict | None = None,
+def raw_batches(source: Source, paths: list[Path], start: dt.datetime, end: dt.datetime,
                 rows: int = CHUNK_ROWS) -> Iterator[pd.DataFrame]:
     """Raw chunks of all files, each row tagged with its file, regrouped to about ``rows`` rows.
 
@@ -127,7 +95,7 @@ def raw_batches(feed: EntityFeed, entity: Entity, paths: list[Path], context: di
     pending: list[pd.DataFrame] = []
     size = 0
     for path in paths:
-        for raw in read_raw(feed, entity, path, context):
+        for raw in source.read(path, start, end):
             pending.append(raw.assign(_file=path.name))
             size += len(raw)
             if size >= rows:
@@ -137,14 +105,14 @@ def raw_batches(feed: EntityFeed, entity: Entity, paths: list[Path], context: di
         yield pd.concat(pending, ignore_index=True)
 
 
-def stage_files(conn: psycopg.Connection, *, batch_id: str, table: str, feed: EntityFeed,
-                entity: Entity, paths: list[Path], context: dict | None = None) -> StageResult:
+def stage_files(conn: psycopg.Connection, *, batch_id: str, table: str, entity: Entity, source: Source,
+                paths: list[Path], start: dt.datetime, end: dt.datetime) -> StageResult:
     """Load every landed file of one batch into its staging table, in one transaction."""
     conn.execute("delete from quarantine.rejected_row where batch_id = %s and entity = %s",
                  (batch_id, entity.name))
     create_staging_table(conn, table, entity)
     read = staged = rejected = 0
-    for raw in raw_batches(feed, entity, paths, context):
+    for raw in raw_batches(source, paths, start, end):
         chunk = normalize_chunk(raw.drop(columns="_file"), entity)
         rows = chunk.rows
         rows.insert(1, "_file", raw.loc[rows.index, "_file"])

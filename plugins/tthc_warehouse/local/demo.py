@@ -10,9 +10,10 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from tthc_warehouse.db import migrate, warehouse
+from tthc_warehouse.db import migrate
+from tthc_warehouse.db.warehouse import ENV_VAR, Warehouse, redact
 from tthc_warehouse.extract.feeds import inbox_dir
-from tthc_warehouse.local import runner
+from tthc_warehouse.local import embedded, runner
 from tthc_warehouse.paths import data_dir
 from tthc_warehouse.reference import loader
 from tthc_warehouse.report import console
@@ -43,12 +44,12 @@ def step(message: str) -> None:
 
 
 def prepare_warehouse() -> str:
-    configured = warehouse.configured_url()
-    url = warehouse.url()
+    configured = os.environ.get(ENV_VAR)
     where = "configured AIRFLOW_CONN_WAREHOUSE" if configured else "embedded PostgreSQL (.data/postgres)"
-    step(f"warehouse: {warehouse.redact(url)} ({where})")
+    url = embedded.ensure_warehouse()
+    step(f"warehouse: {redact(url)} ({where})")
     migrate.upgrade(url)
-    with warehouse.connect(role=None) as conn:
+    with Warehouse(url, role=None).connect() as conn:
         loader.load_reference(conn)
         conn.commit()
     return url
@@ -77,7 +78,7 @@ def main(scale: float = 0.2, seed: int = 766, verbose: bool = False) -> int:
         for server in servers:
             server.stop()
     step(f"DAG run {state} in {time.monotonic() - began:.0f} s")
-    with warehouse.connect(role=None) as conn:
+    with Warehouse(url).connect() as conn:
         rates = console.digitization_period(conn, START, END)
     print("\nDigitization rate of dossiers, January-September 2024 (mart.monthly_compliance):")
     print(console.table(rates))

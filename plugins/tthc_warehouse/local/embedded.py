@@ -163,3 +163,18 @@ def stop(root: Path | None = None) -> None:
     pgdata = root / "pgdata"
     if (pgdata / "postmaster.pid").exists():
         _pg("pg_ctl", ["-D", str(pgdata), "-m", "fast", "stop"], _run_as())
+
+
+def ensure_warehouse() -> str:
+    """For the local entry points only: the configured warehouse URL, else the embedded server's.
+
+    When ``AIRFLOW_CONN_WAREHOUSE`` is unset, starts the embedded server and exports its URL there,
+    so that Airflow tasks run in this process (``dag.test()``) or started from it find it too.
+    """
+    from tthc_warehouse.db.warehouse import ENV_VAR, normalise_url
+
+    if os.environ.get(ENV_VAR):
+        return normalise_url(os.environ[ENV_VAR])
+    url = ensure_running().url()
+    os.environ[ENV_VAR] = url
+    return url

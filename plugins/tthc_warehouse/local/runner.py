@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from tthc_warehouse.db import warehouse
+from tthc_warehouse.db.warehouse import Warehouse
 from tthc_warehouse.local import airflow_env
 from tthc_warehouse.ops import batches
 
@@ -42,12 +42,11 @@ def run_nightly(start: dt.date, end: dt.date, provinces: list[str] | None = None
     touched (what the asset events trigger under a scheduler); returns the nightly run's state, or
     the mart run's when that one failed."""
     airflow_env.ensure_metadata_db()
-    warehouse.url()  # starts the embedded warehouse and exports the connection when none is set
     conf = {"from_date": start.isoformat(), "to_date": end.isoformat(), "provinces": provinces or []}
     nightly = _test(NIGHTLY_DAG, conf, retries)
     if not marts:
         return str(nightly.state)
-    with warehouse.connect() as conn:
+    with Warehouse.from_airflow().connect() as conn:
         months = [m.isoformat() for m in batches.months_touched_by_run(conn, nightly.run_id)]
     if not months:
         return str(nightly.state)

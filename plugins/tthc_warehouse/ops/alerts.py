@@ -1,4 +1,4 @@
-"""Alerts: task failures and missed deadlines, recorded in ``batches.alert`` and sent to a webhook.
+"""Alerts: task failures and missed deadlines, recorded in ``ops.alert`` and sent to a webhook.
 
 The webhook is an Airflow connection, ``alerts_webhook`` (``AIRFLOW_CONN_ALERTS_WEBHOOK``, e.g.
 ``https://hooks.example/...`` for a chat room); its password, if any, is sent as a bearer token.
@@ -46,14 +46,15 @@ def post_webhook(conn, payload: dict, timeout: float = 10.0) -> None:
 
 def raise_alert(*, kind: str, message: str, dag_id: str | None = None, run_id: str | None = None,
                 task_id: str | None = None, conn_id: str = WEBHOOK_CONN_ID) -> bool:
-    """Record the alert in batches.alert, then send it; return whether the webhook got it."""
-    from tthc_warehouse.db import warehouse
+    """Record the alert in ops.alert, then send it; return whether the webhook got it."""
+    from tthc_warehouse.db.warehouse import Warehouse
 
     try:
-        with warehouse.connect() as conn:
-            batches.record_alert(conn, kind=kind, message=message, dag_id=dag_id, run_id=run_id, task_id=task_id)
+        with Warehouse.from_airflow().connect() as conn:
+            batches.record_alert(conn, kind=kind, message=message, dag_id=dag_id, run_id=run_id,
+                                 task_id=task_id)
     except Exception:  # the warehouse may be what is down: still try to tell someone
-        log.exception("could not record the alert in batches.alert")
+        log.exception("could not record the alert in ops.alert")
     connection = _webhook_connection(conn_id)
     if connection is None:
         return False

@@ -6,7 +6,7 @@ import datetime as dt
 import logging
 from collections.abc import Iterable, Mapping
 
-from tthc_warehouse.db import warehouse
+from tthc_warehouse.db.warehouse import Warehouse
 from tthc_warehouse.marts import builder
 
 log = logging.getLogger(__name__)
@@ -22,7 +22,8 @@ def months_named(events: Mapping[object, Iterable[object]], params_months: list[
     return [m.isoformat() for m in sorted(months)]
 
 
-def plan(events: Mapping[object, Iterable[object]], params_months: list[str]) -> list[str]:
+def plan(warehouse: Warehouse, events: Mapping[object, Iterable[object]], params_months: list[str]
+         ) -> list[str]:
     """The months named, and every later month with data: a dossier received in one month also
     counts where it finishes, in later month-end stocks and in later year-to-date sums."""
     named = [dt.date.fromisoformat(m) for m in months_named(events, params_months)]
@@ -32,7 +33,7 @@ def plan(events: Mapping[object, Iterable[object]], params_months: list[str]) ->
         return [m.isoformat() for m in builder.months_to_rebuild(conn, named)]
 
 
-def rebuild(month: str) -> dict:
+def rebuild(warehouse: Warehouse, month: str) -> dict:
     """Replace one month of every monthly mart, in one transaction."""
     with warehouse.connect() as conn:
         counts = builder.rebuild_month(conn, dt.date.fromisoformat(month))
@@ -40,11 +41,11 @@ def rebuild(month: str) -> dict:
     return counts
 
 
-def write_reports(months: list[str]) -> list[str]:
+def write_reports(warehouse: Warehouse, months: list[str]) -> list[str]:
     """The monthly HTML report of each month; returns the files written."""
     from tthc_warehouse.report import monthly
 
-    written = [str(monthly.write(dt.date.fromisoformat(m))) for m in months]
+    written = [str(monthly.write(warehouse, dt.date.fromisoformat(m))) for m in months]
     for path in written:
         log.info("report written: file://%s", path)
     return written

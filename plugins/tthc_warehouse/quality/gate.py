@@ -19,6 +19,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
+from tthc_warehouse.db.warehouse import Warehouse
 from tthc_warehouse.load.staging import staging_identifier
 from tthc_warehouse.paths import EXPECTATIONS_DIR, data_dir
 
@@ -114,12 +115,31 @@ def _outcome(index: int, result) -> Outcome:
     )
 
 
-def _engine_url(url: str) -> str:
-    return url.replace("postgresql://", "postgresql+psycopg://", 1)
+def check_staging_table(conn: psycopg.Connection, table: str) -> None:
+    """Refuse to validate anything but a plain table owned by the role the pipeline runs as.
+
+    GX reads ``staging.<table>`` by name: a view or a foreign table put there instead could run
+    code while being validated.
+    """
+    row = conn.execute(
+        "select c.relkind, pg_get_userbyid(c.relowner), current_user from pg_class c "
+        "join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'staging' and c.relname = %s",
+        (table,)).fetchone()
+    if row is None:
+        raise RuntimeError(f"staging.{table} does not exist: stage the batch again")
+    kind, owner, user = row
+    if kind != "r" or owner != user:
+        raise RuntimeError(f"staging.{table} is not a plain table owned by {user} (kind {kind!r}, owner "
+                           f"{owner}): refusing to validate it")
 
 
-def validate(url: str, table: str, entity: str, runtime: dict[str, object]) -> Report:
-    """Run the suite in the database against ``staging.<table>``; build the batch's Data Docs page."""
+def validate(warehouse: Warehouse, table: str, entity: str, runtime: dict[str, object]) -> Report:
+    """Run the suite in the database against ``staging.<table>``; build the batch's Data Docs page.
+
+    GX connects as the warehouse's role (the loader), never as the login.
+    """
+    with warehouse.connect() as conn:
+        check_staging_table(conn, table)
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
@@ -130,7 +150,7 @@ def validate(url: str, table: str, entity: str, runtime: dict[str, object]) -> R
     site = {"class_name": "SiteBuilder", "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
             "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir())}}
     context.add_data_docs_site("tthc", site)
-    asset = context.data_sources.add_postgres("warehouse", connection_string=_engine_url(url)) \
+    asset = context.data_sources.add_postgres("warehouse", connection_string=warehouse.sqlalchemy_url()) \
         .add_table_asset(table, table_name=table, schema_name="staging")
     spec = load_suite(entity, runtime)
     suite = gx.ExpectationSuite(name=entity, meta=spec.get("meta"))

@@ -20,29 +20,6 @@ HUE_OLD_NAME = "Thừa Thiên Huế"
 CALENDAR_START = date(2023, 1, 1)
 CALENDAR_END = date(2026, 12, 31)
 
-# The 63 pre-2025 provinces as "code name successor". vietnam-provinces ships the legacy list and
-# the old->new table (``vietnam_provinces.legacy``, ``Province.search_from_legacy``) only from
-# 2026.x, which needs Python >= 3.12; on 3.11 the lock resolves 2025.10.1: the 34 new units only.
-# This snapshot was generated from vietnam-provinces 2026.9.0 with the same rules as
-# ``_legacy_from_package`` (prefix stripped, seat rule for the successor); the unit tests compare
-# the two whenever the newer package is installed. Name of 46 here is its name on 2025-01-01.
-_LEGACY_SNAPSHOT = """
-01 Hà Nội 01; 02 Hà Giang 08; 04 Cao Bằng 04; 06 Bắc Kạn 19; 08 Tuyên Quang 08;
-10 Lào Cai 15; 11 Điện Biên 11; 12 Lai Châu 12; 14 Sơn La 14; 15 Yên Bái 15;
-17 Hoà Bình 25; 19 Thái Nguyên 19; 20 Lạng Sơn 20; 22 Quảng Ninh 22; 24 Bắc Giang 24;
-25 Phú Thọ 25; 26 Vĩnh Phúc 25; 27 Bắc Ninh 24; 30 Hải Dương 31; 31 Hải Phòng 31;
-33 Hưng Yên 33; 34 Thái Bình 33; 35 Hà Nam 37; 36 Nam Định 37; 37 Ninh Bình 37;
-38 Thanh Hóa 38; 40 Nghệ An 40; 42 Hà Tĩnh 42; 44 Quảng Bình 44; 45 Quảng Trị 44;
-46 Huế 46; 48 Đà Nẵng 48; 49 Quảng Nam 48; 51 Quảng Ngãi 51; 52 Bình Định 52;
-54 Phú Yên 66; 56 Khánh Hòa 56; 58 Ninh Thuận 56; 60 Bình Thuận 68; 62 Kon Tum 51;
-64 Gia Lai 52; 66 Đắk Lắk 66; 67 Đắk Nông 68; 68 Lâm Đồng 68; 70 Bình Phước 75;
-72 Tây Ninh 80; 74 Bình Dương 79; 75 Đồng Nai 75; 77 Bà Rịa - Vũng Tàu 79;
-79 Hồ Chí Minh 79; 80 Long An 80; 82 Tiền Giang 82; 83 Bến Tre 86; 84 Trà Vinh 86;
-86 Vĩnh Long 86; 87 Đồng Tháp 82; 89 An Giang 91; 91 Kiên Giang 91; 92 Cần Thơ 92;
-93 Hậu Giang 92; 94 Sóc Trăng 92; 95 Bạc Liêu 96; 96 Cà Mau 96
-"""
-
-
 class ProvinceRow(TypedDict):
     province_code: str
     name: str
@@ -89,35 +66,16 @@ def pick_successor(old_code: int, new_codes: Sequence[int]) -> int:
     raise ValueError(f"no single successor for province {old_code}: {list(new_codes)}")
 
 
-def _legacy_from_package() -> list[tuple[str, str, str]] | None:
-    """(code, name, successor) of the 63 old provinces from vietnam-provinces >= 2026, or None."""
-    try:
-        from vietnam_provinces.legacy import Province as LegacyProvince
-    except ImportError:
-        return None
-    current = vietnam_provinces.Province
-    if not hasattr(current, "search_from_legacy"):
-        return None
+def legacy_provinces() -> list[tuple[str, str, str]]:
+    """(code, name, successor) of the 63 provinces in force until 2025-07-01, from vietnam-provinces."""
+    from vietnam_provinces.legacy import Province as LegacyProvince
+
     out = []
     for old in LegacyProvince.iter_all():
-        matches = current.search_from_legacy(code=int(old.code))  # type: ignore[attr-defined]
+        matches = vietnam_provinces.Province.search_from_legacy(code=int(old.code))
         successor = pick_successor(int(old.code), [int(m.province.code) for m in matches])
         out.append((_code(old.code), clean_name(old.name), _code(successor)))
     return out
-
-
-def legacy_snapshot() -> list[tuple[str, str, str]]:
-    """(code, name, successor) of the 63 old provinces from the embedded snapshot."""
-    out = []
-    for item in _LEGACY_SNAPSHOT.replace("\n", " ").split(";"):
-        text = item.strip()
-        out.append((text[:2], unicodedata.normalize("NFC", text[3:-3]), text[-2:]))
-    return out
-
-
-def legacy_provinces() -> list[tuple[str, str, str]]:
-    """(code, name, successor) of the 63 provinces in force until 2025-07-01."""
-    return _legacy_from_package() or legacy_snapshot()
 
 
 def _province(

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import psycopg
 
-from tthc_warehouse.db import warehouse
+from tthc_warehouse.db.warehouse import Warehouse
 from tthc_warehouse.paths import data_dir, read_sql
 
 CSS = """
@@ -134,7 +134,7 @@ def render(conn: psycopg.Connection, month: dt.date) -> str:
             f"<style>{CSS}</style></head><body>{body}</body></html>")
 
 
-def write(month: dt.date, folder: Path | None = None) -> Path:
+def write(warehouse: Warehouse, month: dt.date, folder: Path | None = None) -> Path:
     """Write ``<folder>/compliance-YYYY-MM.html`` and return its path."""
     folder = folder or reports_dir()
     folder.mkdir(parents=True, exist_ok=True)

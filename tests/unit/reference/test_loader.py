@@ -114,16 +114,14 @@ def test_pick_successor_and_clean_name():
     assert ref.clean_name("Thành phố Huế") == "Huế"
 
 
-def test_snapshot_matches_package_when_it_has_legacy_data():
-    from_package = ref._legacy_from_package()
-    if from_package is None:
-        pytest.skip("installed vietnam-provinces has no legacy (pre-2025) data")
-    assert from_package == ref.legacy_snapshot()
-
-
-def test_snapshot_has_the_63_provinces():
-    snapshot = ref.legacy_snapshot()
-    assert len(snapshot) == len({code for code, _, _ in snapshot}) == 63
+def test_the_63_old_provinces_and_their_2025_successors_from_the_package():
+    """DOMAIN.md §5, the ten provinces of the conference: code at receipt -> unit since 1 Jul 2025."""
+    legacy = {code: (name, successor) for code, name, successor in ref.legacy_provinces()}
+    assert len(legacy) == 63
+    expected = {"52": "52", "30": "31", "02": "08", "96": "96", "11": "11", "44": "44", "49": "48",
+                "40": "40", "27": "24", "46": "46"}
+    assert {code: legacy[code][1] for code in expected} == expected
+    assert legacy["30"][0] == "Hải Dương" and legacy["02"][0] == "Hà Giang"
 
 
 def test_public_holidays_and_weekends(calendar):
