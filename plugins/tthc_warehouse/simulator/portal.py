@@ -14,12 +14,12 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from tthc_warehouse.extract.dvcqg import render_digitization_response
 from tthc_warehouse.simulator.calibrate import violates_766
 from tthc_warehouse.simulator.catalogue import DISTRICTS, Agency
 from tthc_warehouse.simulator.clock import Clock
 from tthc_warehouse.simulator.dossiers import FINISHED, Dossier
 from tthc_warehouse.simulator.params import PORTAL, Profile
+from tthc_warehouse.simulator.portal_render import render_digitization_response
 
 DIGITIZED = "SO_HOA_GIAY_TO_GIAI_QUYET"  # the 766 digitization rate (numerator/denominator)
 E_RESULT = "ORIGINAL_RESULT_AVAILABLE"
