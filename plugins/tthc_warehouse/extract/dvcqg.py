@@ -100,8 +100,12 @@ class _Figures(NamedTuple):
 
 
 def canonical_group(group: str, source: str) -> str:
-    """Map a group name or fixture file-name stem ("dvc-progress-tree.month-all") to its name."""
+    """Map a group name or a file name ("dvc-progress-tree.month-all.json",
+    "dvc-progress-2024-01.json") to the group's name."""
     stem = group.split(".", 1)[0]
+    # A landed file is named <group>-<YYYY-MM>.json: its group is the longest known prefix.
+    prefixes = sorted([*GROUPS, *_ALIASES], key=len, reverse=True)
+    stem = next((p for p in prefixes if stem.startswith(f"{p}-") and stem != p), stem)
     name = _ALIASES.get(stem, stem)
     if name == "formalities":
         fail(source, "group", f"{group!r} is the procedure catalogue, not a 766 score group")

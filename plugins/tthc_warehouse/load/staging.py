@@ -95,7 +95,8 @@ def read_raw(feed: EntityFeed, entity: Entity, path: Path, context: dict | None 
 
 def _portal_snapshot(feed: EntityFeed, path: Path, context: dict) -> pd.DataFrame:
     """One evaluation response -> raw snapshot rows (text, like every other source)."""
-    rows = parse_response(path.read_bytes(), group=feed.options["group"], period_type="month",
+    rows = parse_response(path.read_bytes(), group=feed.options.get("group") or path.name,
+                          period_type="month",
                           period_start=context["periods"][path.name], captured_at=context["captured_at"],
                           source=path.name, province_code=context["province_code"])
     frame = pd.DataFrame([{k: None if v is None else (v.isoformat() if hasattr(v, "isoformat") else str(v))

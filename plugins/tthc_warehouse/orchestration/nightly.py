@@ -93,7 +93,7 @@ def _land(feed: EntityFeed, province_code: str, start: dt.datetime, end: dt.date
     """Land the interval's files (daily or monthly, per the feed's template) or fetch its API pages."""
     if feed.format != "http":
         names = file_periods(feed, province_code, days_in(start, end))  # a monthly file once
-        folder = inbox_dir() / Path(feed.path.format(day=start.date(), province_code=province_code)).parent
+        folder = inbox_dir() / Path(feed.paths_for(start.date(), province_code)[0]).parent
         return landing.land([folder / name for name in names], target, feed.source)
     from airflow.sdk import BaseHook
 
