@@ -185,6 +185,15 @@ INDEX766_SNAPSHOT = Entity(
         Column("ratio", "numeric"),
         Column("score", "numeric"),
         Column("max_score", "numeric"),
+        # Recomputed from the counts by the reference rules (ref.index766_scoring_rule).
+        Column("recomputed_ratio", "numeric"),
+        Column("recomputed_score", "numeric"),
+        # The portal's unit UUID: the only key transparency and satisfaction give.
+        Column("department_id", "text"),
+        Column("data_quality_status", "text"),
+        Column("data_quality_message", "text"),
+        Column("counters", "text"),  # JSON: every numeric field of the unit's node
+        Column("parse_error", "text"),  # set on every row of a unit with an inexact number
         Column("captured_at", "timestamptz", required=True),
     ),
 )

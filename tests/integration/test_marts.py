@@ -34,7 +34,8 @@ TARGET = Decimal("80.00")  # DOMAIN §4 digitization target (ref.target)
 LIMIT_DAYS, EXCESSIVE_STEPS, TOLERANCE = 15, 8, Decimal("0.5")  # ref.setting rows of 0003
 UNIT_2025 = {"30": "31", "31": "31", "27": "24", "46": "46", "11": "11"}  # DOMAIN §5
 MART_TABLES = ("agency_monthly_counts", "monthly_compliance", "overdue_dossiers",
-               "payment_refund_issues", "payment_refund_summary", "index766_reconciliation")
+               "payment_refund_issues", "payment_refund_summary", "index766_reconciliation",
+               "index766_scorecard")
 D = dt.datetime
 
 
@@ -928,7 +929,7 @@ def as_bi_reader(conn, statement: str) -> list[tuple]:
 
 def test_bi_reader_reads_every_mart_table_and_view(db) -> None:
     objects = mart_objects(db)
-    assert len(objects) == 13  # 6 tables, 7 views
+    assert len(objects) == 14  # 7 tables, 7 views
     for name in objects:
         assert as_bi_reader(db, f"select count(*) from mart.{name}")[0][0] >= 0, name
 

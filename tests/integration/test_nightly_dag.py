@@ -222,3 +222,23 @@ def test_the_reconciliation_explains_hai_duongs_gap(loaded, db) -> None:
     assert synced == received - not_synced
     assert not_synced > 0 and e_result_missing > 0  # both causes are really in the data
     assert portal_months == 9  # each month sits beside the portal's published snapshot
+
+
+def test_the_scorecard_has_six_groups_per_province_and_month(loaded, db) -> None:
+    """Every simulated province and month: six groups, scores recomputed, units mapped."""
+    rows = db.execute(
+        "select province_code, month, count(distinct indicator_group) filter "
+        "(where indicator_group <> 'ALL'), count(*) filter (where status = 'not published' "
+        "and indicator_group <> 'ALL'), count(*) filter (where status = 'mismatch' "
+        "and our_rate is null) from mart.index766_scorecard where is_province group by 1, 2"
+    ).fetchall()
+    assert {(r[0], r[1].month) for r in rows} == {(c, m) for c in ARTICLE for m in range(1, 10)}
+    assert all(r[2:] == (6, 0, 0) for r in rows), [r for r in rows if r[2:] != (6, 0, 0)][:3]
+    totals = db.execute(
+        "select count(*), count(*) filter (where status in ('match', 'explained')), "
+        "count(agency_code) from mart.index766_scorecard where indicator_group = 'ALL' "
+        "and not is_province").fetchone()
+    assert totals[0] > 0 and totals[1] == totals[0] and totals[2] == totals[0]
+    provisional = db.execute("select count(*) from mart.index766_scorecard where status = "
+                             "'provisional' and indicator_code = 'DOSSIER_SYNC'").fetchone()[0]
+    assert provisional == 90  # the portal flags its province DOSSIER_SYNC denominator

@@ -1,35 +1,37 @@
 """The national portal's Decision-766 evaluation API (dichvucong.gov.vn) as index-766 snapshot rows.
 
 Each response is one indicator group for one province and period: a province node plus its
-departments and communes. Every unit gives a "TOTAL" row (the group's score, max score and ratio)
-and one row per numerator/denominator counter. Values are kept as the portal published them:
-``null`` stays None, ``0`` stays 0, numbers are ``Decimal`` (DOMAIN.md §4, fixtures/dvcqg/README).
+departments and communes (and their children, at any depth). Every unit gives a "TOTAL" row (the
+group's score, max score and ratio, with every counter of the node in ``counters``) and one row
+per metric or numerator/denominator pair. Values are kept as the portal published them: ``null``
+stays None, ``0`` stays 0, numbers are ``Decimal`` (DOMAIN.md §4, fixtures/dvcqg/README); the
+scores recomputed from the counts by the reference rules sit beside them.
 """
 
 from __future__ import annotations
 
 import datetime
 import json
-import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Literal, NamedTuple, NoReturn
+from decimal import Decimal
+from typing import Any, Literal, NamedTuple
 
-from tthc_warehouse.extract.base import SourceError
+from tthc_warehouse.contract import INDEX766_SNAPSHOT
+from tthc_warehouse.extract.dvcqg_values import (
+    Index766FormatError,
+    check_period,
+    code,
+    expect,
+    fail,
+    load_data,
+    need,
+    num,
+    text,
+)
+from tthc_warehouse.reference.index766_rules import TOTAL, Rule, recompute
 
-TOTAL = "TOTAL"
-
-
-class Index766FormatError(SourceError):
-    """A portal response that cannot be read as an index-766 snapshot."""
-
-    def __init__(self, source: str, path: str, problem: str):
-        self.source, self.path, self.problem = source, path, problem
-        super().__init__(f"{source}: {path}: {problem}")
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        # Keeps the error picklable across worker processes despite the 3-argument constructor.
-        return type(self), (self.source, self.path, self.problem)
+__all__ = ["GROUPS", "TOTAL", "Index766FormatError", "canonical_group", "parse_response"]
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,8 @@ class _Counter:
     code: str
     numerator: str
     denominator: str
-    parent_only: bool = False
+    # Published for some units only (provide-online: the province node); absent = not published.
+    optional: bool = False
     # True when the unit's own ratio/score measure this counter (dvc): elsewhere the unit's
     # ratio is the group score ratio (payment: 82913/98459 = 84.2 % but ratio 62.5).
     carries_score: bool = False
@@ -54,12 +57,17 @@ class _Group:
 GROUPS: dict[str, _Group] = {
     "dvc-progress": _Group("tree", (_Counter("ON_TIME", "totalOnTime", "totalReceived",
                                              carries_score=True),), ("score", "maxScore")),
-    # Children carry scores only; the province node also has channel counters (DOMAIN §4,
-    # online submission rate = channel 2 / received).
+    # Children carry scores only; the province node also has channel counters: the portal's
+    # online submission rate divides by its own channelTotalSum, not by all received dossiers.
     "provide-online": _Group("tree", (_Counter("ONLINE_SUBMISSION", "channelOnlineSum",
-                                               "channelTotalSum", parent_only=True),)),
-    "online-payment": _Group("tree", (_Counter("ONLINE_PAYMENT", "totalDossierOnlinePaymentSuccess",
-                                               "totalDossierFinancialObligation"),)),
+                                               "channelTotalSum", optional=True),)),
+    # The three parts of the payment score (reference rules), each a pair of published counters.
+    "online-payment": _Group("tree", (
+        _Counter("ONLINE_PAYMENT", "totalDossierOnlinePaymentSuccess",
+                 "totalDossierFinancialObligation"),
+        _Counter("FORMALITY_ONLINE_PAYMENT", "totalDossierOnlineFormalityPaymentSuccess",
+                 "totalFeeFormality"),
+        _Counter("FEE_DOSSIER_FORMALITY", "totalFeeDossierFormality", "totalFeeFormality"))),
     # transparency and handling items have no departmentCode (only departmentId).
     "transparency": _Group("metrics", code_required=False),
     "handling-satisfaction": _Group("metrics", code_required=False),
@@ -67,6 +75,8 @@ GROUPS: dict[str, _Group] = {
 }
 _ALIASES = {"dvc-progress-tree": "dvc-progress", "provide-online-tree": "provide-online",
             "formality-online-payment-tree": "online-payment"}
+_SHAPES = {"tree": ("parent", "children", "level"),
+           "metrics": ("overview", "evaluation", "departmentLevel")}
 
 
 class _Unit(NamedTuple):
@@ -84,69 +94,48 @@ class _Figures(NamedTuple):
     ratio: Decimal | None
     score: Decimal | None
     max_score: Decimal | None
-
-
-def _fail(source: str, path: str, problem: str) -> NoReturn:
-    raise Index766FormatError(source, path, problem)
+    data_quality_status: str | None = None
+    data_quality_message: str | None = None
+    counters: str | None = None
 
 
 def canonical_group(group: str, source: str) -> str:
-    """Map a group name or fixture file-name stem ("dvc-progress-tree.month-all") to its name."""
+    """Map a group name or a file name ("dvc-progress-tree.month-all.json",
+    "dvc-progress-2024-01.json") to the group's name."""
     stem = group.split(".", 1)[0]
+    # A landed file is named <group>-<YYYY-MM>.json: its group is the longest known prefix.
+    prefixes = sorted([*GROUPS, *_ALIASES], key=len, reverse=True)
+    stem = next((p for p in prefixes if stem.startswith(f"{p}-") and stem != p), stem)
     name = _ALIASES.get(stem, stem)
     if name == "formalities":
-        _fail(source, "group", f"{group!r} is the procedure catalogue, not a 766 score group")
+        fail(source, "group", f"{group!r} is the procedure catalogue, not a 766 score group")
     if name not in GROUPS:
         raise ValueError(f"unknown index-766 group {group!r}; expected one of {sorted(GROUPS)}")
     return name
 
 
-def _expect(value: Any, kind: type, path: str, source: str) -> Any:
-    """``value`` if it is a ``kind`` (dict or list), else a format error at ``path``."""
-    if not isinstance(value, kind):
-        shown = repr(value) if len(repr(value)) <= 60 else f"{repr(value)[:57]}..."
-        want = "an object" if kind is dict else "a list"
-        _fail(source, path, "missing or null" if value is None else f"expected {want}, got {shown}")
-    return value
-
-
-def _load_data(payload: bytes | str, source: str) -> dict[str, Any]:
-    """Decode the envelope ``{"code": "OK", "data": {...}}`` and return ``data``."""
-    try:
-        # NaN/Infinity become Decimal too, so _num can refuse them with their JSON path.
-        doc = json.loads(payload, parse_float=Decimal, parse_constant=Decimal)
-    except (ValueError, RecursionError) as exc:
-        head = payload[:80]
-        head = head.decode("utf-8", "replace") if isinstance(head, bytes) else head
-        _fail(source, "$", f"response is not valid JSON ({exc}); it starts with {head!r}")
-    _expect(doc, dict, "$", source)
-    if doc.get("code") != "OK":
-        _fail(source, "code", f"expected 'OK', got {doc.get('code')!r} "
-                              f"(message: {doc.get('message')!r})")
-    return _expect(doc.get("data"), dict, "data", source)
-
-
-def _need(node: dict[str, Any], key: str, path: str, source: str) -> Any:
-    if key not in node:
-        _fail(source, f"{path}.{key}", "missing")
-    return node[key]
-
-
-def _text(node: dict[str, Any], key: str, path: str, source: str) -> str:
-    value = _need(node, key, path, source)
-    if not isinstance(value, str) or not value.strip():
-        _fail(source, f"{path}.{key}", f"expected a non-empty string, got {value!r}")
-    return value
-
-
-def _num(node: dict[str, Any], key: str, path: str, source: str) -> Decimal | None:
-    """A number as Decimal; null stays None (it means "not computed", not 0)."""
-    value = _need(node, key, path, source)
-    if value is None or (isinstance(value, Decimal) and value.is_finite()):
-        return value
-    if isinstance(value, int) and not isinstance(value, bool):
-        return Decimal(value)
-    _fail(source, f"{path}.{key}", f"expected a finite number or null, got {value!r}")
+def _merge_pages(pages: list[dict[str, Any]], spec: _Group, source: str) -> dict[str, Any]:
+    """One ``data`` with every page's units; the count must equal ``pagination.total``."""
+    kids_key = _SHAPES[spec.shape][1]
+    data = dict(pages[0])
+    if "items" in data and "parent" not in data and "overview" not in data:
+        fail(source, "data.items", "this is the procedure catalogue (formalities), not scores")
+    if spec.shape == "tree":
+        if len(pages) > 1:
+            fail(source, "data", f"a {spec.shape} response has no pages, got {len(pages)}")
+        return data
+    items: list[Any] = []
+    for i, page in enumerate(pages):
+        where = f"pages[{i}].data" if len(pages) > 1 else "data"
+        items += expect(page.get(kids_key), list, f"{where}.{kids_key}", source)
+    data[kids_key] = items
+    pagination = data.get("pagination")
+    total = pagination.get("total") if isinstance(pagination, dict) else None
+    if isinstance(total, int) and len(items) != total:
+        fail(source, "data.pagination.total",
+             f"{len(items)} units on {len(pages)} page(s), the portal says {total} "
+             "(pages missing, empty or repeated)")
+    return data
 
 
 def _code_key(node: dict[str, Any], spec: _Group) -> str:
@@ -155,163 +144,144 @@ def _code_key(node: dict[str, Any], spec: _Group) -> str:
     return "departmentCode" if spec.code_required or "departmentCode" in node else "departmentId"
 
 
+def _walk(node: dict[str, Any], path: str, parent: str | None, spec: _Group, source: str,
+          out: list[_Unit], seen: dict[str, str]) -> None:
+    """``node`` and, depth first, its ``children`` at any depth."""
+    key = _code_key(node, spec)
+    unit_code = code(node, key, path, source)
+    if unit_code in seen:
+        fail(source, f"{path}.{key}", f"unit code {unit_code!r} repeats {seen[unit_code]}")
+    seen[unit_code] = path
+    level = node.get(_SHAPES[spec.shape][2])
+    out.append(_Unit(path, node, unit_code, text(node, "departmentName", path, source),
+                     level.strip().upper() if isinstance(level, str) else level, parent))
+    nested = node.get("children") if parent is not None or spec.shape == "metrics" else None
+    for i, raw in enumerate(expect(nested, list, f"{path}.children", source) if nested else []):
+        child = f"{path}.children[{i}]"
+        _walk(expect(raw, dict, child, source), child, unit_code, spec, source, out, seen)
+
+
 def _units(data: dict[str, Any], spec: _Group, source: str) -> list[_Unit]:
-    """The province node (parent_code None) followed by its children, in response order."""
-    if "items" in data and "parent" not in data and "overview" not in data:
-        _fail(source, "data.items", "this is the procedure catalogue (formalities), not scores")
-    root_key, kids_key, level_key = {
-        "tree": ("parent", "children", "level"),
-        "metrics": ("overview", "evaluation", "departmentLevel"),
-    }[spec.shape]
+    """The province node (parent_code None) followed by its units, in response order."""
+    root_key, kids_key, _ = _SHAPES[spec.shape]
     root_path = f"data.{root_key}"
-    root = _expect(data.get(root_key), dict, root_path, source)
-    root_code = _text(root, _code_key(root, spec), root_path, source)
-    units = [_Unit(root_path, root, root_code, _text(root, "departmentName", root_path, source),
-                   root.get(level_key), None)]
-    kids = _expect(data.get(kids_key), list, f"data.{kids_key}", source)
-    seen = {root_code: root_path}
-    for i, raw in enumerate(kids):
+    root = expect(data.get(root_key), dict, root_path, source)
+    units: list[_Unit] = []
+    seen: dict[str, str] = {}
+    _walk({k: v for k, v in root.items() if k != "children"}, root_path, None, spec, source,
+          units, seen)
+    for i, raw in enumerate(expect(data.get(kids_key), list, f"data.{kids_key}", source)):
         path = f"data.{kids_key}[{i}]"
-        node = _expect(raw, dict, path, source)
-        code = _text(node, key := _code_key(node, spec), path, source)
-        if code in seen:
-            _fail(source, f"{path}.{key}", f"unit code {code!r} repeats {seen[code]}")
-        seen[code] = path
-        name = _text(node, "departmentName", path, source)
-        units.append(_Unit(path, node, code, name, node.get(level_key), root_code))
+        _walk(expect(raw, dict, path, source), path, units[0].code, spec, source, units, seen)
     return units
 
 
-def _tree_figures(unit: _Unit, spec: _Group, source: str) -> list[tuple[str, _Figures]]:
+def _counters(node: dict[str, Any], path: str, source: str) -> str:
+    """Every numeric field of the node as JSON: what the portal publishes, kept whole.
+
+    Text fields are kept only when they are exact numbers; the scored fields themselves are
+    read (and an inexact one quarantined) by the callers.
+    """
+    values: dict[str, Any] = {}
+    for key, value in node.items():
+        scratch: list[str] = []
+        if key == "stt" or isinstance(value, (bool, dict, list)):
+            continue
+        number = num(node, key, path, source, scratch)
+        if not scratch and (number is not None or value is None):
+            values[key] = None if number is None else (
+                int(number) if number == number.to_integral_value() else float(number))
+    return json.dumps(values)
+
+
+def _tree_figures(unit: _Unit, spec: _Group, source: str, errors: list[str]
+                  ) -> list[tuple[str, _Figures]]:
     """TOTAL plus the group's counters for one node of a parent/children response."""
+    node, path = unit.node, unit.path
     is_root = unit.parent_code is None
     score_key, max_key = ("totalScore", "totalMaxScore") if is_root else spec.child_score_keys
-    ratio, score, max_score = (_num(unit.node, k, unit.path, source)
+    ratio, score, max_score = (num(node, k, path, source, errors)
                                for k in ("ratio", score_key, max_key))
-    out = [(TOTAL, _Figures(None, None, ratio, score, max_score))]
+    out = [(TOTAL, _Figures(None, None, ratio, score, max_score,
+                            counters=_counters(node, path, source)))]
     for c in spec.counters:
-        if c.parent_only and not is_root:
+        if c.optional and not (c.numerator in node or c.denominator in node):
             continue
         scored = (ratio, score, max_score) if c.carries_score else (None, None, None)
-        out.append((c.code, _Figures(_num(unit.node, c.numerator, unit.path, source),
-                                     _num(unit.node, c.denominator, unit.path, source), *scored)))
+        out.append((c.code, _Figures(num(node, c.numerator, path, source, errors),
+                                     num(node, c.denominator, path, source, errors), *scored)))
     return out
 
 
-def _metric_figures(unit: _Unit, source: str) -> list[tuple[str, _Figures]]:
+def _metric(raw: Any, mpath: str, source: str, errors: list[str]) -> tuple[str, _Figures]:
+    metric = expect(raw, dict, mpath, source)
+    keys = ("numerator", "denominator", "ratio", "score", "maxScore")
+    status = metric.get("dataQualityStatus")
+    message = metric.get("dataQualityMessage")
+    return code(metric, "code", mpath, source).upper(), _Figures(
+        *(num(metric, k, mpath, source, errors) for k in keys),
+        status.strip() if isinstance(status, str) else None,
+        message.strip() if isinstance(message, str) else None)
+
+
+def _metric_figures(unit: _Unit, source: str, errors: list[str]) -> list[tuple[str, _Figures]]:
     """TOTAL plus one entry per ``metrics[]`` item of an overview/evaluation unit."""
     node, path = unit.node, unit.path
-    total = _Figures(None, None, *(_num(node, k, path, source)
-                                   for k in ("ratio", "totalScore", "totalMaxScore")))
+    total = _Figures(None, None, *(num(node, k, path, source, errors)
+                                   for k in ("ratio", "totalScore", "totalMaxScore")),
+                     counters=_counters(node, path, source))
     out = [(TOTAL, total)]
-    metrics = _expect(_need(node, "metrics", path, source), list, f"{path}.metrics", source)
+    metrics = expect(need(node, "metrics", path, source), list, f"{path}.metrics", source)
     for i, raw in enumerate(metrics):
-        mpath = f"{path}.metrics[{i}]"
-        metric = _expect(raw, dict, mpath, source)
-        code = _text(metric, "code", mpath, source)
-        if any(code == seen for seen, _ in out):
-            _fail(source, f"{mpath}.code", f"metric {code!r} appears twice in {path}")
-        keys = ("numerator", "denominator", "ratio", "score", "maxScore")
-        out.append((code, _Figures(*(_num(metric, k, mpath, source) for k in keys))))
+        metric_code, figures = _metric(raw, f"{path}.metrics[{i}]", source, errors)
+        if any(metric_code == seen for seen, _ in out):
+            fail(source, f"{path}.metrics[{i}].code",
+                 f"metric {metric_code!r} appears twice in {path}")
+        out.append((metric_code, figures))
     return out
 
 
-def parse_response(payload: bytes | str, *, group: str, period_type: str,
-                   period_start: datetime.date, captured_at: datetime.datetime, source: str,
-                   province_code: str | None = None) -> list[dict[str, Any]]:
-    """Parse one evaluation response into INDEX766_SNAPSHOT rows (keys in contract order)."""
+def _unit_rows(unit: _Unit, spec: _Group, source: str, common: dict[str, Any]
+               ) -> list[dict[str, Any]]:
+    errors: list[str] = []
+    figures = (_tree_figures(unit, spec, source, errors) if spec.shape == "tree"
+               else _metric_figures(unit, source, errors))
+    department = unit.node.get("departmentId")
+    # An inexact number quarantines the whole unit (all its rows carry the reason), not the file.
+    parse_error = "; ".join(errors) or None
+    return [{"unit_code": unit.code, "unit_name": unit.name, "unit_level": unit.level,
+             "parent_code": unit.parent_code, **common, "indicator_code": metric_code,
+             **fig._asdict(), "recomputed_ratio": None, "recomputed_score": None,
+             "department_id": department.strip().lower() if isinstance(department, str) else None,
+             "parse_error": parse_error, "captured_at": common["captured_at"]}
+            for metric_code, fig in figures]
+
+
+def parse_response(payload: bytes | str | Sequence[bytes | str], *, group: str,
+                   period_type: str, period_start: datetime.date,
+                   captured_at: datetime.datetime, source: str,
+                   province_code: str | None = None,
+                   rules: dict[tuple[str, str], Rule] | None = None) -> list[dict[str, Any]]:
+    """Parse one evaluation response (or all its pages, in order) into INDEX766_SNAPSHOT rows.
+
+    Rows come in contract order, with the scores recomputed from the counts by ``rules``
+    (default: the reference file).
+    """
     if captured_at.tzinfo is None:
         raise ValueError("captured_at must be timezone-aware (the column is timestamptz)")
     name = canonical_group(group, source)
     spec = GROUPS[name]
-    rows: list[dict[str, Any]] = []
-    for unit in _units(_load_data(payload, source), spec, source):
-        figures = (_tree_figures(unit, spec, source) if spec.shape == "tree"
-                   else _metric_figures(unit, source))
-        rows.extend({"unit_code": unit.code, "unit_name": unit.name, "unit_level": unit.level,
-                     "parent_code": unit.parent_code, "province_code": province_code,
-                     "period_type": period_type, "period_start": period_start,
-                     "indicator_group": name, "indicator_code": code, **fig._asdict(),
-                     "captured_at": captured_at} for code, fig in figures)
-    return rows
+    pages = [payload] if isinstance(payload, (bytes, str)) else list(payload)
+    if not pages:
+        fail(source, "$", "no pages")
+    data = _merge_pages([load_data(p, source) for p in pages], spec, source)
+    check_period(data, period_type, period_start, source)
+    common = {"province_code": province_code, "period_type": period_type,
+              "period_start": period_start, "indicator_group": name, "captured_at": captured_at}
+    rows = [row for unit in _units(data, spec, source)
+            for row in _unit_rows(unit, spec, source, common)]
+    return [_ordered(row) for row in recompute(rows, rules)]
 
 
-# --- the inverse, for the portal simulator -------------------------------------------------------
-
-# (code, Vietnamese label, max score) exactly as data.overview.metrics of the real response.
-DIGITIZATION_METRICS: tuple[tuple[str, str, int], ...] = (
-    ("ORIGINAL_RESULT_AVAILABLE", "Tỷ lệ hồ sơ thủ tục hành chính có cấp kết quả giải quyết thủ tục hành chính điện tử", 6),  # noqa: E501
-    ("SO_HOA_GIAY_TO_GIAI_QUYET", "Tỷ lệ hồ sơ thủ tục hành chính thực hiện số hóa hồ sơ", 4),
-    ("REUSED_DIGITIZED_DATA", "Tỷ lệ hồ sơ khai thác, sử dụng lại thông tin, dữ liệu số hóa", 2),
-    ("SYNCED_WITH_DVCQG_PERSONAL_STORAGE", "Tỷ lệ hồ sơ TTHC được số hóa có kết nối, chia sẻ dữ liệu phục vụ tái sử dụng", 4),  # noqa: E501
-    ("CITIZEN_DATA_CONNECTED_DOSSIER", "Tỷ lệ hồ sơ TTHC có sử dụng thông tin, dữ liệu dân cư", 2),
-    ("CITIZEN_DATA_CONNECTED_FORMALITY", "Tỷ lệ TTHC triển khai kết nối, chia sẻ dữ liệu dân cư phục vụ GQ TTHC", 2),  # noqa: E501
-    ("ELECTRONIC_CERTIFIED_COPY", "Tỷ lệ cung cấp dịch vụ chứng thực bản sao điện tử từ bản chính", 2),
-)
-DIGITIZATION_SOURCE = "reporting_digitized_dossiers_daily Mongo collection"
-_DEPARTMENT_TYPES = {"PROVINCE": "PROVINCIAL_DEPARTMENT", "COMMUNE": "COMMUNE_PEOPLE_COMMITTEE"}
-_CENT = Decimal("0.01")
-
-
-def _round2(value: Decimal) -> Decimal:
-    return value.quantize(_CENT, rounding=ROUND_HALF_UP)
-
-
-def _render_metric(code: str, name: str, max_score: int, pair: tuple[Any, Any]) -> dict[str, Any]:
-    """One metric; ratio in percent, score from the unrounded ratio as the portal computes it."""
-    numerator, denominator = pair
-    ratio = score = None
-    if numerator is not None and denominator:
-        share = Decimal(numerator) / Decimal(denominator)
-        ratio = _round2(share * 100)
-        score = _round2(share * max_score) if max_score else None
-    return {"code": code, "name": name, "numerator": numerator, "denominator": denominator,
-            "ratio": ratio, "score": score, "maxScore": max_score}
-
-
-def _render_unit(stt: int, unit: dict[str, Any], kind: str, agency: str) -> dict[str, Any]:
-    """One overview/evaluation item; a metric missing from ``unit`` renders as null/null."""
-    metrics = [_render_metric(code, name, top, unit.get(code, (None, None)))
-               for code, name, top in DIGITIZATION_METRICS]
-    total = _round2(sum((m["score"] or Decimal(0) for m in metrics), Decimal(0)))
-    max_total = sum(top for _, _, top in DIGITIZATION_METRICS)
-    code = unit["departmentCode"]
-    return {
-        "stt": stt,
-        "departmentId": unit.get("departmentId") or str(uuid.uuid5(uuid.NAMESPACE_URL, code)),
-        "departmentName": unit["departmentName"], "departmentCode": code,
-        "departmentType": kind,
-        "departmentLevel": unit.get("departmentLevel", "PROVINCE"), "agencyLevel": agency,
-        "totalScore": total, "totalMaxScore": max_total,
-        "ratio": _round2(total * 100 / max_total), "metrics": metrics, "scoreDelta": None,
-    }
-
-
-def _department_type(unit: dict[str, Any]) -> str:
-    level = unit.get("departmentLevel")
-    if level not in _DEPARTMENT_TYPES:
-        raise ValueError(f"{unit.get('departmentCode')}: departmentLevel must be one of "
-                         f"{sorted(_DEPARTMENT_TYPES)}, got {level!r}")
-    return _DEPARTMENT_TYPES[level]
-
-
-def _json_number(value: Any) -> int | float:
-    # The portal writes JS numbers: 100 not 100.00, 4.34 not "4.34".
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
-def render_digitization_response(province: dict[str, Any], units: list[dict[str, Any]]) -> str:
-    """Render a dossier-digitized response (the real fixture's shape) from plain counts."""
-    data = {
-        "overview": _render_unit(1, province, "PROVINCE", "level_1"),
-        "evaluation": [_render_unit(i, u, _department_type(u), "level_2")
-                       for i, u in enumerate(units, 1)],
-        # Everything is on one page, so the page is as large as the list.
-        "pagination": {"total": len(units), "currentPage": 1,
-                       "pageSize": max(200, len(units)), "totalPages": 1},
-        "source": DIGITIZATION_SOURCE,
-    }
-    return json.dumps({"code": "OK", "data": data, "message": "OK"}, ensure_ascii=False,
-                      separators=(",", ":"), default=_json_number)
+def _ordered(row: dict[str, Any]) -> dict[str, Any]:
+    return {name: row[name] for name in INDEX766_SNAPSHOT.column_names}

@@ -26,6 +26,12 @@ class EntityFeed:
     def source(self) -> str:
         return f"{self.format}:{self.path or self.options.get('endpoint', '')}"
 
+    def paths_for(self, day: dt.date, province_code: str) -> list[str]:
+        """The day's file paths; a portal feed has one per indicator group (``groups``)."""
+        groups = self.options.get("groups") or [None]
+        return [self.path.format(day=day, province_code=province_code,
+                                 **({"group": g} if g else {})) for g in groups]
+
 
 @dataclass(frozen=True)
 class ProvinceFeed:
@@ -72,7 +78,8 @@ def file_periods(feed: EntityFeed, province_code: str, days: list[dt.date]) -> d
     """File name -> first day it covers (a monthly template yields one file for a month's days)."""
     periods: dict[str, dt.date] = {}
     for day in days:
-        periods.setdefault(Path(feed.path.format(day=day, province_code=province_code)).name, day)
+        for path in feed.paths_for(day, province_code):
+            periods.setdefault(Path(path).name, day)
     return periods
 
 

@@ -26,8 +26,7 @@ class FileSource(Source):
         return file_periods(self.feed, self.province_code, days_in(start, end))
 
     def land(self, start: dt.datetime, end: dt.datetime, target: Path) -> landing.Landed:
-        template = Path(self.feed.path.format(day=start.date(), province_code=self.province_code))
-        folder = self.inbox / template.parent
+        folder = self.inbox / Path(self.feed.paths_for(start.date(), self.province_code)[0]).parent
         return landing.land([folder / name for name in self.files(start, end)], target, self.label)
 
     def read(self, path: Path, start: dt.datetime, end: dt.datetime) -> Iterator[pd.DataFrame]:
@@ -75,7 +74,8 @@ class PortalSource(FileSource):
         # A response does not say which month it covers or when it was captured: the file name's
         # month and the end of the interval that fetched it do.
         period = self.files(start, end)[path.name].replace(day=1)
-        rows = parse_response(path.read_bytes(), group=self.feed.options["group"], period_type="month",
+        rows = parse_response(path.read_bytes(), group=self.feed.options.get("group") or path.name,
+                              period_type="month",
                               period_start=period, captured_at=end.replace(tzinfo=LOCAL_TZ),
                               source=path.name, province_code=self.province_code)
         frame = pd.DataFrame([{k: _text(v) for k, v in row.items()} for row in rows], dtype=object)

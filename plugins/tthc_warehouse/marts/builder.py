@@ -23,9 +23,12 @@ MONTHLY_MARTS: dict[str, tuple[str, ...]] = {
     ),
     "mart.payment_refund_summary": ("marts/payment_refund_summary.sql",),
     "mart.index766_reconciliation": ("marts/index766_reconciliation.sql",),
+    # group and metric rows first; the 100-point totals sum them
+    "mart.index766_scorecard": ("marts/index766_scorecard.sql", "marts/index766_scorecard_totals.sql"),
 }
 # ref.setting rows the mart SQL reads (inserted by migration 0003).
-REQUIRED_SETTINGS = ("refund_time_limit_days", "payment_excessive_steps", "reconciliation_tolerance_pp")
+REQUIRED_SETTINGS = ("refund_time_limit_days", "payment_excessive_steps", "reconciliation_tolerance_pp",
+                     "index766_score_tolerance")
 
 
 def _columns(conn: psycopg.Connection, table: str) -> list[str]:

@@ -12,6 +12,10 @@ import psycopg
 import vietnam_provinces
 from psycopg import sql
 
+from tthc_warehouse.reference.index766_rules import Rule, rule_rows
+from tthc_warehouse.reference.portal_units import COLUMNS as PORTAL_UNIT_COLUMNS
+from tthc_warehouse.reference.portal_units import portal_unit_rows
+
 BOUNDARIES_2008 = date(2008, 8, 1)  # Hà Tây joined Hà Nội: the 63-province map holds from here
 HUE_RENAMED = date(2025, 1, 1)  # Thừa Thiên Huế became the centrally-run city of Huế, same code
 MERGER_2025 = date(2025, 7, 1)  # 63 provinces became 34 units
@@ -221,6 +225,8 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "ref.province": tuple(ProvinceRow.__annotations__),
     "ref.working_day": tuple(WorkingDayRow.__annotations__),
     "ref.target": tuple(TargetRow.__annotations__),
+    "ref.index766_scoring_rule": tuple(Rule.__annotations__),
+    "ref.portal_unit": PORTAL_UNIT_COLUMNS,
 }
 
 
@@ -230,6 +236,8 @@ def reference_tables() -> dict[str, Sequence[Mapping[str, Any]]]:
         "ref.province": province_rows(),
         "ref.working_day": working_day_rows(CALENDAR_START, CALENDAR_END),
         "ref.target": target_rows(),
+        "ref.index766_scoring_rule": rule_rows(),
+        "ref.portal_unit": portal_unit_rows(),
     }
 
 

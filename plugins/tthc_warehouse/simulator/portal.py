@@ -14,12 +14,14 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from tthc_warehouse.extract.dvcqg import render_digitization_response
+from tthc_warehouse.reference.portal_units import write_portal_units
 from tthc_warehouse.simulator.calibrate import violates_766
 from tthc_warehouse.simulator.catalogue import DISTRICTS, Agency
 from tthc_warehouse.simulator.clock import Clock
 from tthc_warehouse.simulator.dossiers import FINISHED, Dossier
 from tthc_warehouse.simulator.params import PORTAL, Profile
+from tthc_warehouse.simulator.portal_groups import render_groups, unit_counts, unit_head
+from tthc_warehouse.simulator.portal_render import department_id, render_digitization_response
 
 DIGITIZED = "SO_HOA_GIAY_TO_GIAI_QUYET"  # the 766 digitization rate (numerator/denominator)
 E_RESULT = "ORIGINAL_RESULT_AVAILABLE"
@@ -79,6 +81,7 @@ def _metrics(rng: random.Random, row: list[int], procedures: int) -> dict[str, t
 def _unit(rng: random.Random, agency: Agency, row: list[int]) -> dict[str, Any]:
     """One evaluation unit as render_digitization_response takes it."""
     return {"departmentCode": agency.portal_code, "departmentName": agency.name,
+            "departmentId": department_id(agency.portal_code),
             "departmentLevel": _LEVELS[agency.level], **_metrics(rng, row, rng.randint(3, 12))}
 
 
@@ -93,18 +96,38 @@ def render_month(rng: random.Random, profile: Profile, agencies: list[Agency],
     return render_digitization_response(province, units)
 
 
+def _other_groups(profile: Profile, agencies: list[Agency], dossiers: list[Dossier],
+                  month: dt.date, cutoff: dt.datetime) -> dict[str, str]:
+    """The five other groups; their own random stream keeps the digitization draws unchanged."""
+    rng = random.Random(f"{profile.code}:{month:%Y-%m}:groups")
+    province = unit_head(profile.portal_code, f"UBND tỉnh {DISTRICTS[profile.code][0]}", None,
+                         None)
+    units = [unit_head(a.portal_code, a.name, _LEVELS[a.level], a.code) for a in agencies
+             if a.level in _LEVELS]
+    return render_groups(rng, month, province, units, unit_counts(dossiers, month, cutoff))
+
+
+def portal_unit_mapping(agencies: list[Agency]) -> list[dict[str, Any]]:
+    """The mapping file's rows: every simulated agency with its portal H-code and UUID."""
+    return [{"unit_code": a.portal_code, "department_id": department_id(a.portal_code),
+             "agency_code": a.code, "unit_name": a.name} for a in agencies]
+
+
 def write_snapshots(inbox: Path, rng: random.Random, profile: Profile, agencies: list[Agency],
                     dossiers: list[Dossier], clock: Clock) -> list[Path]:
-    """inbox/dvcqg/<code>/dossier-digitized-YYYY-MM.json for every month of the period."""
+    """inbox/dvcqg/<code>/<group>-YYYY-MM.json for the six groups and every month."""
     folder = inbox / "dvcqg" / profile.code
     folder.mkdir(parents=True, exist_ok=True)
     lag = clock.period_workdays()[-int(PORTAL["sync_lag_days"])]  # type: ignore[call-overload]
     cutoff = dt.datetime.combine(lag, dt.time())
-    paths = []
+    paths = [write_portal_units(folder / "portal-units.csv", portal_unit_mapping(agencies))]
     for month in months(clock.start, clock.end):
         counts = _counts(dossiers, month, cutoff)
         _miscount(rng, counts, agencies)
-        path = folder / f"dossier-digitized-{month:%Y-%m}.json"
-        path.write_text(render_month(rng, profile, agencies, counts), encoding="utf-8")
-        paths.append(path)
+        texts = {"dossier-digitized": render_month(rng, profile, agencies, counts),
+                 **_other_groups(profile, agencies, dossiers, month, cutoff)}
+        for group, text in texts.items():
+            path = folder / f"{group}-{month:%Y-%m}.json"
+            path.write_text(text, encoding="utf-8")
+            paths.append(path)
     return paths

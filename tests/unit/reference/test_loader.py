@@ -170,6 +170,8 @@ def test_reference_tables_match_columns_and_keys():
     assert tables == ref.reference_tables()  # re-running gives identical tables
     keys = {"ref.province": ("province_code", "valid_from"), "ref.working_day": ("day",)}
     keys["ref.target"] = ("indicator", "valid_from")
+    keys["ref.index766_scoring_rule"] = ("indicator_group", "indicator_code")
+    keys["ref.portal_unit"] = ("province_code", "unit_code")
     for table, table_rows in tables.items():
         assert all(tuple(row) == ref.TABLE_COLUMNS[table] for row in table_rows)
         pk = Counter(tuple(row[k] for k in keys[table]) for row in table_rows)
@@ -212,10 +214,11 @@ class _FakeConnection:
 def test_load_reference_deletes_then_inserts_with_bound_parameters():
     conn = _FakeConnection()
     counts = ref.load_reference(conn)  # type: ignore[arg-type]
-    assert counts == {"ref.province": 98, "ref.working_day": 1461, "ref.target": 4}
+    assert counts == {"ref.province": 98, "ref.working_day": 1461, "ref.target": 4,
+                      "ref.index766_scoring_rule": 27, "ref.portal_unit": 173}
     kinds = [kind for kind, _, _ in conn.log]
     assert kinds[0] == "begin" and kinds[-1] == "commit" and kinds.count("begin") == 1
-    assert kinds[1:-1] == ["execute", "executemany"] * 3
+    assert kinds[1:-1] == ["execute", "executemany"] * 5
     inserts = [(sql, params) for kind, sql, params in conn.log if kind == "executemany"]
     for table, (statement, params) in zip(counts, inserts, strict=True):
         schema, name = table.split(".")

@@ -19,6 +19,7 @@ from tthc_warehouse.extract.dvcqg import parse_response
 from tthc_warehouse.extract.feeds import load_feeds, load_mapping
 from tthc_warehouse.extract.files import READERS
 from tthc_warehouse.load.normalize import normalize_chunk
+from tthc_warehouse.paths import CONFIG_DIR
 from tthc_warehouse.simulator import Summary, generate
 from tthc_warehouse.simulator.calibrate import feasible_denominator, numerator_for, rate
 from tthc_warehouse.simulator.render import cp1258_form, encode_text
@@ -104,8 +105,8 @@ def test_every_configured_daily_file_exists(generated) -> None:
             if spec.format == "http":
                 assert (inbox / "44-quang-binh" / "api-store.jsonl").stat().st_size > 0
                 continue
-            files = {spec.path.format(day=START.date() + dt.timedelta(days=i),
-                                      province_code=feed.province_code) for i in range(days)}
+            files = {path for i in range(days) for path in spec.paths_for(
+                START.date() + dt.timedelta(days=i), feed.province_code)}
             assert all((inbox / f).is_file() for f in files), (feed.province_code, entity)
     assert sorted(p.name for p in (inbox / "44-quang-binh").iterdir()) == ["api-store.jsonl"]
 
@@ -224,3 +225,20 @@ def test_rate_rounds_like_postgres_and_counts_admit_the_target() -> None:
             k = numerator_for(target, n)
             assert k is not None and rate(k, n) == target
 
+
+
+def test_portal_groups_score_by_the_reference_rules(generated) -> None:
+    inbox, summary = generated
+    for code in summary.provinces:
+        folder = inbox / "dvcqg" / code
+        assert (folder / "portal-units.csv").read_bytes() == \
+            (CONFIG_DIR / "portal_units" / f"{code}.csv").read_bytes(), code
+        for path in sorted(folder.glob("*-2024-05.json")):
+            rows = parse_response(path.read_bytes(), group=path.name, period_type="month",
+                                  period_start=dt.date(2024, 5, 1),
+                                  captured_at=dt.datetime(2024, 10, 5, tzinfo=dt.UTC),
+                                  source=path.name)
+            differ = [r for r in rows if r["recomputed_score"] is not None
+                      and r["score"] is not None and r["score"] != r["recomputed_score"]]
+            assert not differ, (path.name, differ[:2])
+        assert len(list(folder.glob("*-2024-05.json"))) == 6
