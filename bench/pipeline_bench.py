@@ -491,8 +491,9 @@ def task_stage(p: dict[str, Any], meter: Meter) -> dict[str, Any]:
     with meter, warehouse.connect() as conn:
         result = staging.stage_files(conn, batch_id=batch_id, table=table, entity=ENTITIES[ENTITY],
                                      paths=paths, feed=spec)
-        batches.update_batch(conn, batch_id, stage="stage", seconds=meter.elapsed(), rows_read=result.rows_read,
-                         rows_staged=result.rows_staged, rows_quarantined=result.rows_rejected)
+        batches.update_batch(conn, batch_id, stage="stage", seconds=meter.elapsed(),
+                             rows_read=result.rows_read, rows_staged=result.rows_staged,
+                             rows_quarantined=result.rows_rejected)
     return {"rows": result.rows_staged, "rows_read": result.rows_read,
             "rows_rejected": result.rows_rejected}
 

@@ -51,7 +51,8 @@ def raise_alert(*, kind: str, message: str, dag_id: str | None = None, run_id: s
 
     try:
         with warehouse.connect() as conn:
-            batches.record_alert(conn, kind=kind, message=message, dag_id=dag_id, run_id=run_id, task_id=task_id)
+            batches.record_alert(conn, kind=kind, message=message, dag_id=dag_id, run_id=run_id,
+                                 task_id=task_id)
     except Exception:  # the warehouse may be what is down: still try to tell someone
         log.exception("could not record the alert in batches.alert")
     connection = _webhook_connection(conn_id)

@@ -41,7 +41,9 @@ DEFAULT_ARGS = {
 NIGHTLY_DEADLINE = DeadlineAlert(
     reference=DeadlineReference.DAGRUN_LOGICAL_DATE,
     interval=dt.timedelta(days=1, hours=DEADLINE_HOUR),
-    callback=AsyncCallback("tthc_warehouse.ops.alerts.deadline_missed", kwargs={"dag_id": "procedures_nightly"}),
+    callback=AsyncCallback(
+        "tthc_warehouse.ops.alerts.deadline_missed", kwargs={"dag_id": "procedures_nightly"}
+    ),
 )
 
 
