@@ -29,7 +29,7 @@ ours as (
         measure.indicator,
         measure.our_numerator,
         measure.our_denominator,
-        round(100.0 * measure.our_numerator / nullif(measure.our_denominator, 0), 2) as our_rate
+        mart.rate(measure.our_numerator, measure.our_denominator) as our_rate
     from compliance
     cross join lateral (values
         ('digitization', compliance.digitized_766, compliance.synced_received),
@@ -47,7 +47,7 @@ published as (
         indicator.indicator,
         snapshot.numerator as portal_numerator,
         snapshot.denominator as portal_denominator,
-        coalesce(snapshot.ratio, round(100.0 * snapshot.numerator / nullif(snapshot.denominator, 0), 2))
+        coalesce(snapshot.ratio, mart.rate(snapshot.numerator, snapshot.denominator))
             as portal_rate,
         snapshot.captured_at as portal_captured_at
     from core.fact_index766_snapshot as snapshot

@@ -78,11 +78,10 @@ final as (
         *,
         %(month)s::date as month,
         rank() over (
-            order by round(100.0 * digitized_766 / nullif(synced_received, 0), 2) desc nulls last
+            order by mart.rate(digitized_766, synced_received) desc nulls last
         ) as digitization_rank,
         rank() over (
-            order by round(100.0 * digitized_766_ytd / nullif(synced_received_ytd, 0), 2)
-            desc nulls last
+            order by mart.rate(digitized_766_ytd, synced_received_ytd) desc nulls last
         ) as digitization_rank_ytd
     from month_counts
     inner join ytd_counts using (province_code)

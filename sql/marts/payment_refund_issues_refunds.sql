@@ -8,11 +8,7 @@
 --   refund's payment is the successful one with its transaction_id, or, when the refund names
 --   no transaction, the dossier's first successful payment.
 with bounds as not materialized (
-    select
-        %(month)s::date as month,
-        %(month)s::date + interval '1 month' as month_end,
-        least((%(month)s::date + interval '1 month')::date - 1,
-            (select as_of_at from mart.data_as_of)::date) as as_of
+    select * from mart.month_bounds(%(month)s)
 ),
 
 refunds as (
@@ -83,9 +79,9 @@ final as (
     from cases
     cross join bounds
     left join mart.province_unit_2025 as unit
-        on unit.province_code = cases.province_code
-        and cases.requested_at >= unit.valid_from
-        and (unit.valid_to is null or cases.requested_at < unit.valid_to)
+        on
+            cases.province_code = unit.province_code
+            and mart.in_force(cases.requested_at, unit.valid_from, unit.valid_to)
 )
 
 select * from final

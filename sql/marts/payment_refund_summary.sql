@@ -6,9 +6,7 @@
 -- at it. Over-limit and never-requested refunds are the month's cases in
 -- mart.payment_refund_issues (rebuilt just before, same transaction). Amounts are VND.
 with bounds as not materialized (
-    select
-        %(month)s::date as month,
-        %(month)s::date + interval '1 month' as month_end
+    select * from mart.month_bounds(%(month)s)
 ),
 
 events as (
@@ -67,19 +65,6 @@ counts as (
     group by province_code
 ),
 
-province as (
-    -- Name and 2025 unit of the newest validity row the code had by the month's end.
-    select distinct on (unit.province_code)
-        unit.province_code,
-        unit.province_name,
-        unit.province_code_2025,
-        unit.province_name_2025
-    from mart.province_unit_2025 as unit
-    cross join bounds
-    where unit.valid_from < bounds.month_end
-    order by unit.province_code, unit.valid_from desc
-),
-
 final as (
     select
         counts.*,
@@ -90,7 +75,8 @@ final as (
         setting.value as refund_time_limit_days
     from counts
     inner join ref.setting as setting on setting.name = 'refund_time_limit_days'
-    left join province on province.province_code = counts.province_code
+    left join mart.province_at_month_end(%(month)s) as province
+        on counts.province_code = province.province_code
 )
 
 select * from final

@@ -56,10 +56,7 @@ final as (
         case when judged.is_finished then judged.finished_at end as finished_at,
         judged.supplement_count,
         judged.supplement_days,
-        case
-            when judged.due_at is not null
-                then greatest(judged.end_day - judged.due_at::date, 0)
-        end as days_overdue,
+        mart.days_overdue(judged.due_at, judged.end_day) as days_overdue,
         case
             when due_day.day is not null and end_day.day is not null
                 then greatest(end_day.working_days_to - due_day.working_days_to, 0)::integer

@@ -29,6 +29,7 @@ OBJECTS: tuple[str, ...] = (
     "functions/mart.overdue_766",
     "functions/mart.overdue_provincial",
     "functions/mart.overdue_reason",
+    "functions/mart.days_overdue",
     "views/mart.data_as_of",
     "views/mart.province_unit_2025",
     "views/mart.dossier_flags",
