@@ -1,6 +1,6 @@
--- Per province code, its name and 2025 unit from the newest validity row the code had by the end
--- of the month starting on first_day: the names of the province-level monthly marts. Reads a view over ref.province, so
--- only the mart builds (as tthc_loader) call it, never a BI view.
+-- Per province code, its name and 2025 unit from the newest validity row the code had by the
+-- end of the month starting on first_day: the names of the province-level monthly marts. Reads
+-- a view over ref.province, so only the mart builds (as tthc_loader) call it, never a BI view.
 create or replace function mart.province_at_month_end(first_day date)
 returns table (
     province_code text,

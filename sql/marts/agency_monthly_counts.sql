@@ -30,9 +30,12 @@ with dossiers as (
         mart.overdue_provincial(false, null, flags.due_at, bounds.as_of) as overdue_provincial
     from mart.dossier_flags as flags
     cross join mart.month_bounds(%(month)s) as bounds
-    where flags.received_at < bounds.month_end
-        and (flags.received_at >= bounds.month or flags.finished_at >= bounds.month
-            or (flags.timed and flags.finished_at is null))
+    where
+        flags.received_at < bounds.month_end
+        and (
+            flags.received_at >= bounds.month or flags.finished_at >= bounds.month
+            or (flags.timed and flags.finished_at is null)
+        )
 ),
 
 counts as (
@@ -69,7 +72,8 @@ target as (
     select target.value_pct
     from ref.target as target
     cross join mart.month_bounds(%(month)s) as bounds
-    where target.indicator = 'digitization_766'
+    where
+        target.indicator = 'digitization_766'
         and target.valid_from < bounds.month_end
         and (target.valid_to is null or target.valid_to >= bounds.month_end)
     order by target.valid_from desc
@@ -89,7 +93,7 @@ final as (
     from counts
     left join mart.province_at_month_end(%(month)s) as province
         on counts.province_code = province.province_code
-    left join ref.agency as agency on agency.agency_code = counts.agency_code
+    left join ref.agency as agency on counts.agency_code = agency.agency_code
     left join target on true
 )
 

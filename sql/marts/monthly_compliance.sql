@@ -10,6 +10,7 @@ with agency as (
     from mart.agency_monthly_counts
     where month = %(month)s::date
 ),
+
 month_counts as (
     select
         province_code,
@@ -50,7 +51,8 @@ year_dossiers as (
     from mart.dossier_flags as flags
     -- Unfinished dossiers come along too (counting nothing) so every province with a month-end
     -- stock has a year-to-date row.
-    where flags.received_at < %(month)s::date + interval '1 month'
+    where
+        flags.received_at < %(month)s::date + interval '1 month'
         and coalesce(flags.finished_at >= date_trunc('year', %(month)s::timestamp), true)
 ),
 

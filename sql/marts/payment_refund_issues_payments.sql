@@ -16,13 +16,14 @@ payments as (
         not exists (
             select 1
             from core.fact_refund as refund
-            where refund.transaction_id = payment.transaction_id
+            where
+                refund.transaction_id = payment.transaction_id
                 or (refund.transaction_id is null and refund.dossier_code = payment.dossier_code)
         ) as no_refund
     from core.fact_payment as payment
     cross join bounds
     inner join ref.setting as setting on setting.name = 'payment_excessive_steps'
-    left join core.fact_dossier as dossier on dossier.dossier_code = payment.dossier_code
+    left join core.fact_dossier as dossier on payment.dossier_code = dossier.dossier_code
     where payment.paid_at >= bounds.month and payment.paid_at < bounds.month_end
 ),
 
@@ -32,15 +33,27 @@ cases as (
         issue.issue_code,
         issue.issue
     from payments
-    cross join lateral (values
-        ('refund_never_requested',
-            payments.status = 'success' and payments.dossier_status in (3, 7, 8) and payments.no_refund,
-            concat('the dossier ended in status ', payments.dossier_status,
-                ' after a successful payment and no refund was requested')),
-        ('excessive_steps', payments.steps >= payments.excessive_steps,
-            concat('the payment took ', payments.steps, ' steps (', payments.excessive_steps,
-                ' or more is excessive)'))
-    ) as issue (issue_code, applies, issue)
+    cross join
+        lateral (
+            values
+            (
+                'refund_never_requested',
+                payments.status = 'success'
+                and payments.dossier_status in (3, 7, 8)
+                and payments.no_refund,
+                concat(
+                    'the dossier ended in status ', payments.dossier_status,
+                    ' after a successful payment and no refund was requested'
+                )
+            ),
+            (
+                'excessive_steps', payments.steps >= payments.excessive_steps,
+                concat(
+                    'the payment took ', payments.steps, ' steps (', payments.excessive_steps,
+                    ' or more is excessive)'
+                )
+            )
+        ) as issue (issue_code, applies, issue)
     where issue.applies
 ),
 

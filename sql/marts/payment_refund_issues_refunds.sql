@@ -18,7 +18,8 @@ refunds as (
         refund.requested_at >= bounds.month as requested_in_month,
         bounds.as_of - refund.requested_at::date as days_pending,
         refund.status = 'pending'
-        or (refund.status = 'completed' and refund.completed_at >= bounds.month_end) as pending_at_end,
+        or (refund.status = 'completed' and refund.completed_at >= bounds.month_end)
+            as pending_at_end,
         paid.transaction_id is null as no_payment,
         setting.value as limit_days
     from core.fact_refund as refund
@@ -27,9 +28,12 @@ refunds as (
     left join lateral (
         select payment.transaction_id, payment.amount
         from core.fact_payment as payment
-        where payment.status = 'success'
-            and (payment.transaction_id = refund.transaction_id
-                or (refund.transaction_id is null and payment.dossier_code = refund.dossier_code))
+        where
+            payment.status = 'success'
+            and (
+                payment.transaction_id = refund.transaction_id
+                or (refund.transaction_id is null and payment.dossier_code = refund.dossier_code)
+            )
         order by payment.paid_at, payment.transaction_id
         limit 1
     ) as paid on true
@@ -42,17 +46,30 @@ cases as (
         issue.issue_code,
         issue.issue
     from refunds
-    cross join lateral (values
-        ('refund_pending_over_limit', refunds.pending_at_end and refunds.days_pending > refunds.limit_days,
-            concat('refund pending ', refunds.days_pending, ' days at the month end, beyond the ',
-                refunds.limit_days, '-day limit')),
-        ('manual_refund', refunds.requested_in_month and refunds.method = 'manual',
-            'refunded by hand: the national payment platform does not refund automatically'),
-        ('refund_failed', refunds.requested_in_month and refunds.status = 'failed',
-            'the refund failed'),
-        ('refund_without_payment', refunds.requested_in_month and refunds.no_payment,
-            'no successful payment matches the refund')
-    ) as issue (issue_code, applies, issue)
+    cross join
+        lateral (
+            values
+            (
+                'refund_pending_over_limit',
+                refunds.pending_at_end and refunds.days_pending > refunds.limit_days,
+                concat(
+                    'refund pending ', refunds.days_pending, ' days at the month end, beyond the ',
+                    refunds.limit_days, '-day limit'
+                )
+            ),
+            (
+                'manual_refund', refunds.requested_in_month and refunds.method = 'manual',
+                'refunded by hand: the national payment platform does not refund automatically'
+            ),
+            (
+                'refund_failed', refunds.requested_in_month and refunds.status = 'failed',
+                'the refund failed'
+            ),
+            (
+                'refund_without_payment', refunds.requested_in_month and refunds.no_payment,
+                'no successful payment matches the refund'
+            )
+        ) as issue (issue_code, applies, issue)
     where issue.applies
 ),
 

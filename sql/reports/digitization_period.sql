@@ -14,7 +14,8 @@ with period as (
 target as (
     select value_pct
     from ref.target
-    where indicator = 'digitization_766'
+    where
+        indicator = 'digitization_766'
         and valid_from < %(end)s
         and (valid_to is null or valid_to >= %(end)s)
     order by valid_from desc

@@ -10,5 +10,5 @@ select
     weak_reason
 from mart.agency_monthly_compliance
 where month = %(month)s and is_weak
-order by digitization_rate_766 nulls first, dossiers_received desc
+order by digitization_rate_766 asc nulls first, dossiers_received desc
 limit 15

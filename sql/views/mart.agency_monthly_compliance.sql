@@ -13,7 +13,10 @@ with trend as (
         lag(counts.on_time_rate_766, 3) over agency_months as on_time_rate_766_3,
         lag(counts.month, 3) over agency_months as month_3
     from mart.agency_monthly_counts as counts
-    window agency_months as (partition by counts.province_code, counts.agency_code order by counts.month)
+    window
+        agency_months as (
+            partition by counts.province_code, counts.agency_code order by counts.month
+        )
 ),
 
 flagged as (
@@ -62,10 +65,14 @@ final as (
                 'digitization %s %% below the %s %% target',
                 digitization_rate_766, digitization_target_pct
             ) end,
-            case when digitization_falling
-                then 'digitization rate fell three months in a row' end,
-            case when on_time_falling
-                then 'on-time rate (766) fell three months in a row' end
+            case
+                when digitization_falling
+                    then 'digitization rate fell three months in a row'
+            end,
+            case
+                when on_time_falling
+                    then 'on-time rate (766) fell three months in a row'
+            end
         ), '') as weak_reason
     from flagged
 )

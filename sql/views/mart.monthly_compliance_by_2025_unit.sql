@@ -44,7 +44,8 @@ with_ytd as (
         (sum(paid_online_received) over unit_year)::bigint as paid_online_received_ytd,
         (sum(dossiers_finished) over unit_year)::bigint as dossiers_finished_ytd,
         (sum(finished_on_time_766) over unit_year)::bigint as finished_on_time_766_ytd,
-        (sum(finished_on_time_provincial) over unit_year)::bigint as finished_on_time_provincial_ytd,
+        (sum(finished_on_time_provincial) over unit_year)::bigint
+            as finished_on_time_provincial_ytd,
         (sum(paper_result_finished) over unit_year)::bigint as paper_result_finished_ytd,
         (sum(e_result_finished) over unit_year)::bigint as e_result_finished_ytd
     from monthly
@@ -70,7 +71,8 @@ final as (
             dossiers_finished + in_progress_at_month_end
         ) as on_time_rate_provincial,
         mart.rate(digitized_766_ytd, synced_received_ytd) as digitization_rate_766_ytd,
-        mart.rate(digitized_provincial_ytd, dossiers_received_ytd) as digitization_rate_provincial_ytd,
+        mart.rate(digitized_provincial_ytd, dossiers_received_ytd)
+            as digitization_rate_provincial_ytd,
         mart.rate(online_received_ytd, dossiers_received_ytd) as online_submission_rate_ytd,
         mart.rate(paid_online_received_ytd, fee_bearing_received_ytd) as online_payment_rate_ytd,
         mart.rate(e_result_finished_ytd, paper_result_finished_ytd) as e_result_rate_ytd,
@@ -79,7 +81,9 @@ final as (
             dossiers_finished_ytd + in_progress_at_month_end
         ) as on_time_rate_766_ytd,
         mart.rate(
-            finished_on_time_provincial_ytd + in_progress_at_month_end - in_progress_overdue_provincial,
+            finished_on_time_provincial_ytd
+            + in_progress_at_month_end
+            - in_progress_overdue_provincial,
             dossiers_finished_ytd + in_progress_at_month_end
         ) as on_time_rate_provincial_ytd,
         mart.rate(digitized_766, synced_received) >= digitization_target_pct

@@ -18,16 +18,16 @@ with recursive chain as (
         chain.province_name,
         chain.valid_from,
         chain.valid_to,
-        successor.province_code,
-        successor.name,
-        successor.valid_to,
+        successor.province_code as unit_code,
+        successor.name as unit_name,
+        successor.valid_to as unit_valid_to,
         successor.successor_code
     from chain
     inner join ref.province as successor
         on
-            successor.province_code = chain.successor_code
-            and successor.valid_from <= chain.unit_valid_to
-            and (successor.valid_to is null or successor.valid_to > chain.unit_valid_to)
+            chain.successor_code = successor.province_code
+            and chain.unit_valid_to >= successor.valid_from
+            and (successor.valid_to is null or chain.unit_valid_to < successor.valid_to)
 ),
 
 final as (
