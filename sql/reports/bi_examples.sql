@@ -4,9 +4,8 @@
 -- name: digitization_for_a_period
 select
     province_code, province_name, sum(synced_received) as synced,
-    round(100.0 * sum(digitized_766) / nullif(sum(synced_received), 0), 2) as rate_766,
-    round(100.0 * sum(digitized_provincial) / nullif(sum(dossiers_received), 0), 2)
-        as rate_provincial
+    mart.rate(sum(digitized_766), sum(synced_received)) as rate_766,
+    mart.rate(sum(digitized_provincial), sum(dossiers_received)) as rate_provincial
 from mart.monthly_compliance
 where month >= date '2024-01-01' and month < date '2024-10-01'
 group by province_code, province_name
