@@ -45,6 +45,7 @@ demo: sync
 
 lint: sync
 	$(BIN)/ruff check .
+	$(BIN)/sqlfluff lint sql/
 
 dags: sync
 	$(BIN)/pytest -m dags $(PYTEST_ARGS)

@@ -17,30 +17,25 @@
 -- * provincial rule (dates): finished_at::date <= due_at::date, no supplement adjustment; no due
 --   date is on time; in progress at the month end: overdue when due before the month's last day.
 -- * a month not over yet is evaluated at mart.data_as_of (newest data), never at a future day.
--- bounds is not materialized so the planner folds its values into the scan (parallel-safe).
-with bounds as not materialized (
-    select
-        %(month)s::date as month,
-        %(month)s::date + interval '1 month' as month_end,
-        least(%(month)s::date + interval '1 month', (select as_of_at from mart.data_as_of))
-            as evaluated_at,
-        least((%(month)s::date + interval '1 month')::date - 1,
-            (select as_of_at from mart.data_as_of)::date) as as_of
-),
-
-dossiers as (
+with dossiers as (
     select
         flags.*,
         flags.received_at >= bounds.month as received,
         flags.finished_at >= bounds.month and flags.finished_at < bounds.month_end as finished,
         flags.timed and coalesce(flags.finished_at >= bounds.month_end, true) as open_at_end,
-        flags.late_766_regardless or flags.due_766 < bounds.evaluated_at as overdue_766,
-        coalesce(flags.due_at::date < bounds.as_of, false) as overdue_provincial
+        -- Only counted for dossiers open at the month end: the rules for those in progress.
+        mart.overdue_766(
+            false, null, flags.late_766_regardless, flags.due_766, bounds.evaluated_at
+        ) as overdue_766,
+        mart.overdue_provincial(false, null, flags.due_at, bounds.as_of) as overdue_provincial
     from mart.dossier_flags as flags
-    cross join bounds
-    where flags.received_at < bounds.month_end
-        and (flags.received_at >= bounds.month or flags.finished_at >= bounds.month
-            or (flags.timed and flags.finished_at is null))
+    cross join mart.month_bounds(%(month)s) as bounds
+    where
+        flags.received_at < bounds.month_end
+        and (
+            flags.received_at >= bounds.month or flags.finished_at >= bounds.month
+            or (flags.timed and flags.finished_at is null)
+        )
 ),
 
 counts as (
@@ -73,24 +68,12 @@ counts as (
     group by province_code, agency_code
 ),
 
-province as (
-    -- Name and 2025 unit of the newest validity row the code had by the month's end.
-    select distinct on (unit.province_code)
-        unit.province_code,
-        unit.province_name,
-        unit.province_code_2025,
-        unit.province_name_2025
-    from mart.province_unit_2025 as unit
-    cross join bounds
-    where unit.valid_from < bounds.month_end
-    order by unit.province_code, unit.valid_from desc
-),
-
 target as (
     select target.value_pct
     from ref.target as target
-    cross join bounds
-    where target.indicator = 'digitization_766'
+    cross join mart.month_bounds(%(month)s) as bounds
+    where
+        target.indicator = 'digitization_766'
         and target.valid_from < bounds.month_end
         and (target.valid_to is null or target.valid_to >= bounds.month_end)
     order by target.valid_from desc
@@ -108,8 +91,9 @@ final as (
         %(month)s::date as month,
         target.value_pct as digitization_target_pct
     from counts
-    left join province on province.province_code = counts.province_code
-    left join ref.agency as agency on agency.agency_code = counts.agency_code
+    left join mart.province_at_month_end(%(month)s) as province
+        on counts.province_code = province.province_code
+    left join ref.agency as agency on counts.agency_code = agency.agency_code
     left join target on true
 )
 

@@ -29,13 +29,16 @@ ours as (
         measure.indicator,
         measure.our_numerator,
         measure.our_denominator,
-        round(100.0 * measure.our_numerator / nullif(measure.our_denominator, 0), 2) as our_rate
+        mart.rate(measure.our_numerator, measure.our_denominator) as our_rate
     from compliance
-    cross join lateral (values
+    cross join lateral (
+        values
         ('digitization', compliance.digitized_766, compliance.synced_received),
-        ('on_time', compliance.finished_on_time_766 + compliance.in_progress_at_month_end
+        (
+            'on_time', compliance.finished_on_time_766 + compliance.in_progress_at_month_end
             - compliance.in_progress_overdue_766,
-            compliance.dossiers_finished + compliance.in_progress_at_month_end),
+            compliance.dossiers_finished + compliance.in_progress_at_month_end
+        ),
         ('online_payment', compliance.paid_online_received, compliance.fee_bearing_received),
         ('online_submission', compliance.online_received, compliance.dossiers_received)
     ) as measure (indicator, our_numerator, our_denominator)
@@ -47,18 +50,20 @@ published as (
         indicator.indicator,
         snapshot.numerator as portal_numerator,
         snapshot.denominator as portal_denominator,
-        coalesce(snapshot.ratio, round(100.0 * snapshot.numerator / nullif(snapshot.denominator, 0), 2))
+        coalesce(snapshot.ratio, mart.rate(snapshot.numerator, snapshot.denominator))
             as portal_rate,
         snapshot.captured_at as portal_captured_at
     from core.fact_index766_snapshot as snapshot
     inner join indicator
-        on indicator.portal_indicator_group = snapshot.indicator_group
-        and indicator.portal_indicator_code = snapshot.indicator_code
-    where snapshot.parent_code is null
+        on
+            snapshot.indicator_group = indicator.portal_indicator_group
+            and snapshot.indicator_code = indicator.portal_indicator_code
+    where
+        snapshot.parent_code is null
         and snapshot.province_code is not null
         and snapshot.period_type = 'month'
         and snapshot.period_start = %(month)s::date
-    order by snapshot.province_code, indicator.indicator, snapshot.captured_at desc
+    order by snapshot.province_code asc, indicator.indicator asc, snapshot.captured_at desc
 ),
 
 breakdown as (
@@ -96,17 +101,27 @@ final as (
         portal_rate - our_rate as diff_pp,
         portal_numerator - our_numerator as numerator_diff,
         portal_denominator - our_denominator as denominator_diff,
-        case when portal_rate is null then 'not published'
+        case
+            when portal_rate is null then 'not published'
             when abs(portal_rate - our_rate) <= tolerance_pp then 'match'
             else 'mismatch'
         end as status,
-        case when indicator = 'digitization' and synced_received is not null then concat(
-            'provincial rule ', provincial_rate, ' vs 766 rule ', rate_766, ': ',
-            received_not_synced, ' received but not synced (', unsynced_digitized,
-            ' of them digitized), ', e_result_missing, ' finished without the e-result, ',
-            components_not_digitized, ' synced without digitized components',
-            '; portal counted ' || portal_denominator || ' against our ' || synced_received
-            || ' synced')
+        case
+            when indicator = 'digitization' and synced_received is not null
+                then
+                    concat(
+                        'provincial rule ', provincial_rate, ' vs 766 rule ', rate_766, ': ',
+                        received_not_synced, ' received but not synced (', unsynced_digitized,
+                        ' of them digitized), ',
+                        e_result_missing,
+                        ' finished without the e-result, ',
+                        components_not_digitized, ' synced without digitized components',
+                        '; portal counted '
+                        || portal_denominator
+                        || ' against our '
+                        || synced_received
+                        || ' synced'
+                    )
         end as explanation
     from ours
     full join published using (province_code, indicator)

@@ -10,6 +10,7 @@ with agency as (
     from mart.agency_monthly_counts
     where month = %(month)s::date
 ),
+
 month_counts as (
     select
         province_code,
@@ -50,7 +51,8 @@ year_dossiers as (
     from mart.dossier_flags as flags
     -- Unfinished dossiers come along too (counting nothing) so every province with a month-end
     -- stock has a year-to-date row.
-    where flags.received_at < %(month)s::date + interval '1 month'
+    where
+        flags.received_at < %(month)s::date + interval '1 month'
         and coalesce(flags.finished_at >= date_trunc('year', %(month)s::timestamp), true)
 ),
 
@@ -78,11 +80,10 @@ final as (
         *,
         %(month)s::date as month,
         rank() over (
-            order by round(100.0 * digitized_766 / nullif(synced_received, 0), 2) desc nulls last
+            order by mart.rate(digitized_766, synced_received) desc nulls last
         ) as digitization_rank,
         rank() over (
-            order by round(100.0 * digitized_766_ytd / nullif(synced_received_ytd, 0), 2)
-            desc nulls last
+            order by mart.rate(digitized_766_ytd, synced_received_ytd) desc nulls last
         ) as digitization_rank_ytd
     from month_counts
     inner join ytd_counts using (province_code)

@@ -18,11 +18,12 @@ final as (
     select series.month::date as month
     from given
     cross join newest
-    cross join generate_series(
-        given.first_month,
-        greatest(given.last_month, newest.month),
-        interval '1 month'
-    ) as series (month)
+    cross join
+        generate_series(
+            given.first_month,
+            greatest(given.last_month, newest.month),
+            interval '1 month'
+        ) as series (month)
     where given.first_month is not null
 )
 

@@ -9,46 +9,58 @@
 -- A dossier is listed when either rule calls it overdue; both flags are kept.
 -- days_overdue: calendar days from the due date to the finish date (or as_of), at least 0, null
 -- without a due date; working_days_overdue: working days of ref.working_day in (due, end], null
--- outside the calendar. bounds is not materialized so its values fold into the scan.
-with bounds as not materialized (
-    select
-        %(month)s::date as month,
-        %(month)s::date + interval '1 month' as month_end,
-        least(%(month)s::date + interval '1 month', (select as_of_at from mart.data_as_of))
-            as evaluated_at,
-        least((%(month)s::date + interval '1 month')::date - 1,
-            (select as_of_at from mart.data_as_of)::date) as as_of
-),
-
-candidates as (
+-- outside the calendar. Bounds: mart.month_bounds; the rules: mart.overdue_766 and
+-- mart.overdue_provincial, shared with mart.overdue_dossiers_current.
+with candidates as (
     select
         flags.*,
         bounds.as_of,
         flags.finished_at < bounds.month_end as is_finished,
-        case when flags.finished_at < bounds.month_end then not flags.on_time_766
-            else flags.late_766_regardless or flags.due_766 < bounds.evaluated_at
-        end as overdue_766,
-        case when flags.finished_at < bounds.month_end then not flags.on_time_provincial
-            else coalesce(flags.due_at::date < bounds.as_of, false)
-        end as overdue_provincial,
+        mart.overdue_766(
+            flags.finished_at < bounds.month_end, flags.on_time_766, flags.late_766_regardless,
+            flags.due_766, bounds.evaluated_at
+        ) as overdue_766,
+        mart.overdue_provincial(
+            flags.finished_at < bounds.month_end, flags.on_time_provincial, flags.due_at,
+            bounds.as_of
+        ) as overdue_provincial,
         least(flags.finished_at::date, bounds.as_of) as end_day
     from mart.dossier_flags as flags
-    cross join bounds
-    where flags.timed
+    cross join mart.month_bounds(%(month)s) as bounds
+    where
+        flags.timed
         and flags.received_at < bounds.month_end
         and coalesce(flags.finished_at >= bounds.month, true)
 ),
 
 calendar as (
-    select day, count(*) filter (where is_working_day) over (order by day) as working_days_to
+    select
+        day,
+        count(*) filter (where is_working_day) over (order by day) as working_days_to
     from ref.working_day
 ),
 
 final as (
     select
+        candidates.dossier_code,
         %(month)s::date as month,
         candidates.as_of,
-        candidates.dossier_code,
+        candidates.status,
+        candidates.overdue_766,
+        candidates.overdue_provincial,
+        mart.overdue_reason(candidates.supplement_count, candidates.due_at) as overdue_reason,
+        case when candidates.is_finished then 'finished_late' else 'in_progress' end
+            as overdue_kind,
+        case when candidates.is_finished then candidates.finished_at end as finished_at,
+        mart.days_overdue(candidates.due_at, candidates.end_day) as days_overdue,
+        case
+            when due_day.day is not null and end_day.day is not null
+                then greatest(end_day.working_days_to - due_day.working_days_to, 0)
+        end as working_days_overdue,
+        candidates.received_at,
+        candidates.due_at,
+        candidates.supplement_count,
+        candidates.supplement_days,
         candidates.province_code,
         unit.province_name,
         unit.province_code_2025,
@@ -57,36 +69,16 @@ final as (
         agency.name as agency_name,
         agency.agency_level,
         candidates.procedure_code,
-        coalesce(procedure.name, candidates.procedure_name) as procedure_name,
-        candidates.status,
-        case when candidates.is_finished then 'finished_late' else 'in_progress' end
-            as overdue_kind,
-        candidates.overdue_766,
-        candidates.overdue_provincial,
-        case when candidates.supplement_count > 1 then 'more than one supplement request'
-            when candidates.due_at is null then 'no due date'
-            else 'past the due date'
-        end as overdue_reason,
-        candidates.received_at,
-        candidates.due_at,
-        case when candidates.is_finished then candidates.finished_at end as finished_at,
-        candidates.supplement_count,
-        candidates.supplement_days,
-        case when candidates.due_at is not null
-            then greatest(candidates.end_day - candidates.due_at::date, 0)
-        end as days_overdue,
-        case when due_day.day is not null and end_day.day is not null
-            then greatest(end_day.working_days_to - due_day.working_days_to, 0)
-        end as working_days_overdue
+        coalesce(procedure.name, candidates.procedure_name) as procedure_name
     from candidates
     left join mart.province_unit_2025 as unit
-        on unit.province_code = candidates.province_code
-        and candidates.received_at >= unit.valid_from
-        and (unit.valid_to is null or candidates.received_at < unit.valid_to)
-    left join calendar as due_day on due_day.day = candidates.due_at::date
-    left join calendar as end_day on end_day.day = candidates.end_day
-    left join ref.agency as agency on agency.agency_code = candidates.agency_code
-    left join ref.procedure as procedure on procedure.procedure_code = candidates.procedure_code
+        on
+            candidates.province_code = unit.province_code
+            and mart.in_force(candidates.received_at, unit.valid_from, unit.valid_to)
+    left join calendar as due_day on candidates.due_at::date = due_day.day
+    left join calendar as end_day on candidates.end_day = end_day.day
+    left join ref.agency as agency on candidates.agency_code = agency.agency_code
+    left join ref.procedure as procedure on candidates.procedure_code = procedure.procedure_code
     where candidates.overdue_766 or candidates.overdue_provincial
 )
 

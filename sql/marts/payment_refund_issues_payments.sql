@@ -5,11 +5,7 @@
 --   when a refund names no transaction), in the newest data.
 -- * excessive_steps: any payment attempt with payment_excessive_steps steps or more.
 with bounds as not materialized (
-    select
-        %(month)s::date as month,
-        %(month)s::date + interval '1 month' as month_end,
-        least((%(month)s::date + interval '1 month')::date - 1,
-            (select as_of_at from mart.data_as_of)::date) as as_of
+    select * from mart.month_bounds(%(month)s)
 ),
 
 payments as (
@@ -20,13 +16,14 @@ payments as (
         not exists (
             select 1
             from core.fact_refund as refund
-            where refund.transaction_id = payment.transaction_id
+            where
+                refund.transaction_id = payment.transaction_id
                 or (refund.transaction_id is null and refund.dossier_code = payment.dossier_code)
         ) as no_refund
     from core.fact_payment as payment
     cross join bounds
     inner join ref.setting as setting on setting.name = 'payment_excessive_steps'
-    left join core.fact_dossier as dossier on dossier.dossier_code = payment.dossier_code
+    left join core.fact_dossier as dossier on payment.dossier_code = dossier.dossier_code
     where payment.paid_at >= bounds.month and payment.paid_at < bounds.month_end
 ),
 
@@ -36,15 +33,27 @@ cases as (
         issue.issue_code,
         issue.issue
     from payments
-    cross join lateral (values
-        ('refund_never_requested',
-            payments.status = 'success' and payments.dossier_status in (3, 7, 8) and payments.no_refund,
-            concat('the dossier ended in status ', payments.dossier_status,
-                ' after a successful payment and no refund was requested')),
-        ('excessive_steps', payments.steps >= payments.excessive_steps,
-            concat('the payment took ', payments.steps, ' steps (', payments.excessive_steps,
-                ' or more is excessive)'))
-    ) as issue (issue_code, applies, issue)
+    cross join
+        lateral (
+            values
+            (
+                'refund_never_requested',
+                payments.status = 'success'
+                and payments.dossier_status in (3, 7, 8)
+                and payments.no_refund,
+                concat(
+                    'the dossier ended in status ', payments.dossier_status,
+                    ' after a successful payment and no refund was requested'
+                )
+            ),
+            (
+                'excessive_steps', payments.steps >= payments.excessive_steps,
+                concat(
+                    'the payment took ', payments.steps, ' steps (', payments.excessive_steps,
+                    ' or more is excessive)'
+                )
+            )
+        ) as issue (issue_code, applies, issue)
     where issue.applies
 ),
 
@@ -70,9 +79,9 @@ final as (
     from cases
     cross join bounds
     left join mart.province_unit_2025 as unit
-        on unit.province_code = cases.province_code
-        and cases.paid_at >= unit.valid_from
-        and (unit.valid_to is null or cases.paid_at < unit.valid_to)
+        on
+            cases.province_code = unit.province_code
+            and mart.in_force(cases.paid_at, unit.valid_from, unit.valid_to)
 )
 
 select * from final

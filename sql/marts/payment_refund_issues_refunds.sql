@@ -8,11 +8,7 @@
 --   refund's payment is the successful one with its transaction_id, or, when the refund names
 --   no transaction, the dossier's first successful payment.
 with bounds as not materialized (
-    select
-        %(month)s::date as month,
-        %(month)s::date + interval '1 month' as month_end,
-        least((%(month)s::date + interval '1 month')::date - 1,
-            (select as_of_at from mart.data_as_of)::date) as as_of
+    select * from mart.month_bounds(%(month)s)
 ),
 
 refunds as (
@@ -22,7 +18,8 @@ refunds as (
         refund.requested_at >= bounds.month as requested_in_month,
         bounds.as_of - refund.requested_at::date as days_pending,
         refund.status = 'pending'
-        or (refund.status = 'completed' and refund.completed_at >= bounds.month_end) as pending_at_end,
+        or (refund.status = 'completed' and refund.completed_at >= bounds.month_end)
+            as pending_at_end,
         paid.transaction_id is null as no_payment,
         setting.value as limit_days
     from core.fact_refund as refund
@@ -31,9 +28,12 @@ refunds as (
     left join lateral (
         select payment.transaction_id, payment.amount
         from core.fact_payment as payment
-        where payment.status = 'success'
-            and (payment.transaction_id = refund.transaction_id
-                or (refund.transaction_id is null and payment.dossier_code = refund.dossier_code))
+        where
+            payment.status = 'success'
+            and (
+                payment.transaction_id = refund.transaction_id
+                or (refund.transaction_id is null and payment.dossier_code = refund.dossier_code)
+            )
         order by payment.paid_at, payment.transaction_id
         limit 1
     ) as paid on true
@@ -46,17 +46,30 @@ cases as (
         issue.issue_code,
         issue.issue
     from refunds
-    cross join lateral (values
-        ('refund_pending_over_limit', refunds.pending_at_end and refunds.days_pending > refunds.limit_days,
-            concat('refund pending ', refunds.days_pending, ' days at the month end, beyond the ',
-                refunds.limit_days, '-day limit')),
-        ('manual_refund', refunds.requested_in_month and refunds.method = 'manual',
-            'refunded by hand: the national payment platform does not refund automatically'),
-        ('refund_failed', refunds.requested_in_month and refunds.status = 'failed',
-            'the refund failed'),
-        ('refund_without_payment', refunds.requested_in_month and refunds.no_payment,
-            'no successful payment matches the refund')
-    ) as issue (issue_code, applies, issue)
+    cross join
+        lateral (
+            values
+            (
+                'refund_pending_over_limit',
+                refunds.pending_at_end and refunds.days_pending > refunds.limit_days,
+                concat(
+                    'refund pending ', refunds.days_pending, ' days at the month end, beyond the ',
+                    refunds.limit_days, '-day limit'
+                )
+            ),
+            (
+                'manual_refund', refunds.requested_in_month and refunds.method = 'manual',
+                'refunded by hand: the national payment platform does not refund automatically'
+            ),
+            (
+                'refund_failed', refunds.requested_in_month and refunds.status = 'failed',
+                'the refund failed'
+            ),
+            (
+                'refund_without_payment', refunds.requested_in_month and refunds.no_payment,
+                'no successful payment matches the refund'
+            )
+        ) as issue (issue_code, applies, issue)
     where issue.applies
 ),
 
@@ -83,9 +96,9 @@ final as (
     from cases
     cross join bounds
     left join mart.province_unit_2025 as unit
-        on unit.province_code = cases.province_code
-        and cases.requested_at >= unit.valid_from
-        and (unit.valid_to is null or cases.requested_at < unit.valid_to)
+        on
+            cases.province_code = unit.province_code
+            and mart.in_force(cases.requested_at, unit.valid_from, unit.valid_to)
 )
 
 select * from final

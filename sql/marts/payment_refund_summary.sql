@@ -6,28 +6,44 @@
 -- at it. Over-limit and never-requested refunds are the month's cases in
 -- mart.payment_refund_issues (rebuilt just before, same transaction). Amounts are VND.
 with bounds as not materialized (
-    select
-        %(month)s::date as month,
-        %(month)s::date + interval '1 month' as month_end
+    select * from mart.month_bounds(%(month)s)
 ),
 
 events as (
-    select province_code, 'payment' as source, status, gateway as kind, amount, steps, null::integer as days
+    select
+        province_code,
+        'payment' as source,
+        status,
+        gateway as kind,
+        amount,
+        steps,
+        null::integer as days
     from core.fact_payment, bounds
     where paid_at >= bounds.month and paid_at < bounds.month_end
     union all
-    select province_code, 'refund', status, method, amount, null, completed_at::date - requested_at::date
+    select
+        province_code,
+        'refund',
+        status,
+        method,
+        amount,
+        null,
+        completed_at::date - requested_at::date
     from core.fact_refund, bounds
     where requested_at >= bounds.month and requested_at < bounds.month_end
     union all
     select province_code, 'pending', status, method, amount, null, null
     from core.fact_refund, bounds
-    where requested_at < bounds.month_end
+    where
+        requested_at < bounds.month_end
         and (status = 'pending' or (status = 'completed' and completed_at >= bounds.month_end))
     union all
-    select province_code, issue_code, null, null, coalesce(refund_amount, payment_amount), null, null
+    select
+        province_code, issue_code, null, null, coalesce(refund_amount, payment_amount), null, null
     from mart.payment_refund_issues
-    where month = %(month)s::date and issue_code in ('refund_pending_over_limit', 'refund_never_requested')
+    where
+        month = %(month)s::date
+        and issue_code in ('refund_pending_over_limit', 'refund_never_requested')
 ),
 
 counts as (
@@ -37,13 +53,16 @@ counts as (
         count(*) filter (where source = 'payment' and status = 'success') as payments_succeeded,
         count(*) filter (where source = 'payment' and status = 'failed') as payments_failed,
         count(*) filter (where source = 'payment' and status = 'abandoned') as payments_abandoned,
-        coalesce(sum(amount) filter (where source = 'payment' and status = 'success'), 0) as amount_paid,
+        coalesce(sum(amount) filter (where source = 'payment' and status = 'success'), 0)
+            as amount_paid,
         count(*) filter (where source = 'payment' and status = 'success' and kind = 'national')
             as national_platform_payments,
         coalesce(sum(steps) filter (where source = 'payment'), 0) as steps_total,
         count(steps) filter (where source = 'payment') as steps_counted,
-        round((percentile_cont(0.9) within group (order by steps)
-            filter (where source = 'payment'))::numeric, 2) as steps_p90,
+        round((
+            percentile_cont(0.9) within group (order by steps)
+            filter (where source = 'payment')
+        )::numeric, 2) as steps_p90,
         count(*) filter (where source = 'refund') as refunds_required,
         count(*) filter (where source = 'refund' and kind = 'automatic') as refunds_automatic,
         count(*) filter (where source = 'refund' and kind = 'manual') as refunds_manual,
@@ -67,19 +86,6 @@ counts as (
     group by province_code
 ),
 
-province as (
-    -- Name and 2025 unit of the newest validity row the code had by the month's end.
-    select distinct on (unit.province_code)
-        unit.province_code,
-        unit.province_name,
-        unit.province_code_2025,
-        unit.province_name_2025
-    from mart.province_unit_2025 as unit
-    cross join bounds
-    where unit.valid_from < bounds.month_end
-    order by unit.province_code, unit.valid_from desc
-),
-
 final as (
     select
         counts.*,
@@ -90,7 +96,8 @@ final as (
         setting.value as refund_time_limit_days
     from counts
     inner join ref.setting as setting on setting.name = 'refund_time_limit_days'
-    left join province on province.province_code = counts.province_code
+    left join mart.province_at_month_end(%(month)s) as province
+        on counts.province_code = province.province_code
 )
 
 select * from final

@@ -7,7 +7,7 @@ from (
     union all
     select core.received_at
     from core.fact_dossier as core
-    inner join {staging} as staged using (dossier_code)
+    inner join {staging} using (dossier_code)
 ) as months
 where received_at is not null
 order by month

@@ -3,7 +3,7 @@
 with latest as (
     select distinct on (dossier_code) *
     from {staging}
-    order by dossier_code, source_updated_at desc, _file desc, _row desc
+    order by dossier_code asc, source_updated_at desc, _file desc, _row desc
 )
 
 insert into core.fact_dossier as target (

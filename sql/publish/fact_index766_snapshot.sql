@@ -2,9 +2,17 @@
 -- unit, period, indicator and capture time, so each capture is kept; the same capture replayed
 -- replaces itself.
 with latest as (
-    select distinct on (unit_code, period_type, period_start, indicator_group, indicator_code, captured_at) *
+    select distinct on (
+        unit_code, period_type, period_start, indicator_group, indicator_code, captured_at
+    ) *
     from {staging}
-    order by unit_code, period_type, period_start, indicator_group, indicator_code, captured_at,
+    order by
+        unit_code asc,
+        period_type asc,
+        period_start asc,
+        indicator_group asc,
+        indicator_code asc,
+        captured_at asc,
         _file desc, _row desc
 )
 

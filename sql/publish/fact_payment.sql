@@ -2,7 +2,7 @@
 with latest as (
     select distinct on (transaction_id) *
     from {staging}
-    order by transaction_id, source_updated_at desc, _file desc, _row desc
+    order by transaction_id asc, source_updated_at desc, _file desc, _row desc
 )
 
 insert into core.fact_payment as target (

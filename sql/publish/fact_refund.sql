@@ -2,7 +2,7 @@
 with latest as (
     select distinct on (refund_id) *
     from {staging}
-    order by refund_id, source_updated_at desc, _file desc, _row desc
+    order by refund_id asc, source_updated_at desc, _file desc, _row desc
 )
 
 insert into core.fact_refund as target (

@@ -6,7 +6,7 @@ from (
     union all
     select core.paid_at
     from core.fact_payment as core
-    inner join {staging} as staged using (transaction_id)
+    inner join {staging} using (transaction_id)
 ) as months
 where paid_at is not null
 order by month

@@ -20,7 +20,7 @@ with seen as (
 insert into ref.agency as target (agency_code, province_code, agency_level)
 select distinct on (agency_code) agency_code, province_code, agency_level
 from seen
-order by agency_code, source_updated_at desc
+order by agency_code asc, source_updated_at desc
 on conflict (agency_code) do update set
     province_code = excluded.province_code,
     agency_level = coalesce(excluded.agency_level, target.agency_level)

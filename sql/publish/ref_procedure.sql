@@ -18,7 +18,7 @@ inner join latest
     on
         staged.procedure_code = latest.procedure_code
         and staged.source_updated_at = latest.source_updated_at
-order by staged.procedure_code, staged._row desc
+order by staged.procedure_code asc, staged._row desc
 on conflict (procedure_code) do update set
     name = coalesce(excluded.name, target.name),
     field_code = coalesce(excluded.field_code, target.field_code),

@@ -6,7 +6,7 @@ from (
     union all
     select core.requested_at
     from core.fact_refund as core
-    inner join {staging} as staged using (refund_id)
+    inner join {staging} using (refund_id)
 ) as months
 where requested_at is not null
 order by month

@@ -2,9 +2,10 @@
 -- tests/integration/test_marts.py runs every one as bi_reader. Blocks start with "-- name:".
 
 -- name: digitization_for_a_period
-select province_code, province_name, sum(synced_received) as synced,
-    round(100.0 * sum(digitized_766) / nullif(sum(synced_received), 0), 2) as rate_766,
-    round(100.0 * sum(digitized_provincial) / nullif(sum(dossiers_received), 0), 2) as rate_provincial
+select
+    province_code, province_name, sum(synced_received) as synced,
+    mart.rate(sum(digitized_766), sum(synced_received)) as rate_766,
+    mart.rate(sum(digitized_provincial), sum(dossiers_received)) as rate_provincial
 from mart.monthly_compliance
 where month >= date '2024-01-01' and month < date '2024-10-01'
 group by province_code, province_name
@@ -14,10 +15,11 @@ order by rate_766 desc nulls last;
 select month, province_name, agency_name, rank_in_province, digitization_rate_766, weak_reason
 from mart.agency_monthly_compliance
 where is_weak
-order by month desc, province_name, rank_in_province;
+order by month desc, province_name asc, rank_in_province asc;
 
 -- name: overdue_now_by_agency
-select province_name, agency_name, overdue_kind, count(*) as dossiers,
+select
+    province_name, agency_name, overdue_kind, count(*) as dossiers,
     round(avg(working_days_overdue), 1) as avg_working_days_late
 from mart.overdue_dossiers_current
 where overdue_766
@@ -31,7 +33,8 @@ where status <> 'not published'
 order by month, province_name, indicator;
 
 -- name: refunds_by_2025_unit
-select province_name_2025, month, refunds_required, refunds_manual, refunds_pending_over_limit,
+select
+    province_name_2025, month, refunds_required, refunds_manual, refunds_pending_over_limit,
     amount_pending_over_limit, avg_days_to_refund
 from mart.payment_refund_summary_by_2025_unit
 order by month, province_name_2025;

@@ -14,7 +14,8 @@ with period as (
 target as (
     select value_pct
     from ref.target
-    where indicator = 'digitization_766'
+    where
+        indicator = 'digitization_766'
         and valid_from < %(end)s
         and (valid_to is null or valid_to >= %(end)s)
     order by valid_from desc
@@ -27,11 +28,10 @@ final as (
         period.province_name,
         period.synced_received,
         period.digitized_766,
-        round(100.0 * period.digitized_766 / nullif(period.synced_received, 0), 2)
-            as digitization_rate_766,
+        mart.rate(period.digitized_766, period.synced_received) as digitization_rate_766,
         target.value_pct as target_pct,
-        round(100.0 * period.digitized_766 / nullif(period.synced_received, 0), 2)
-        >= target.value_pct as meets_target
+        mart.rate(period.digitized_766, period.synced_received) >= target.value_pct
+            as meets_target
     from period
     cross join target
 )

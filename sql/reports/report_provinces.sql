@@ -1,4 +1,5 @@
--- Monthly report: one row per province for %(month)s, month and year-to-date rates beside the target.
+-- Monthly report: one row per province for %(month)s, month and year-to-date rates beside the
+-- target.
 select
     province_code,
     province_name,
@@ -18,4 +19,4 @@ select
     in_progress_overdue_766
 from mart.monthly_compliance
 where month = %(month)s
-order by digitization_rate_766_ytd desc nulls last, province_code
+order by digitization_rate_766_ytd desc nulls last, province_code asc

@@ -8,4 +8,4 @@ select
 from mart.payment_refund_issues
 where month = %(month)s
 group by issue_code, province_name
-order by issue_code, cases desc, province_name
+order by issue_code asc, cases desc, province_name asc

@@ -20,5 +20,5 @@ select
 from mart.agency_monthly_compliance as weak
 left join portal using (agency_code)
 where weak.month = %(month)s and weak.is_weak
-order by weak.digitization_rate_766 nulls first, weak.dossiers_received desc
+order by weak.digitization_rate_766 asc nulls first, weak.dossiers_received desc
 limit 15

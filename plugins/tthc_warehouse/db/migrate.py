@@ -1,4 +1,4 @@
-"""Bring the warehouse schema to the newest Alembic revision (idempotent)."""
+"""Bring the warehouse schema to the newest Alembic revision and (re)apply the SQL objects."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine, pool
 
+from tthc_warehouse.db import objects
 from tthc_warehouse.paths import SQL_DIR
 
 
@@ -20,12 +21,16 @@ def engine_url(url: str) -> str:
 
 
 def upgrade(url: str, revision: str = "head") -> None:
-    """Apply every pending migration; a second call finds nothing to do."""
+    """Apply every pending migration, then the views, functions and docs of sql/ (objects.py),
+    in one transaction; a second call changes nothing. The objects are written for the newest
+    schema, so an upgrade to an older revision leaves them out."""
     engine = create_engine(engine_url(url), poolclass=pool.NullPool)
     config = alembic_config()
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+        if revision == "head":
+            objects.apply(connection.connection.driver_connection)
     engine.dispose()
 
 

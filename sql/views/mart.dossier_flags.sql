@@ -1,0 +1,57 @@
+-- One row per received dossier with the per-dossier flags the indicators count. Parameter-free:
+-- the marts evaluate them for a month, mart.overdue_dossiers_current at the data's as-of instant.
+create or replace view mart.dossier_flags as
+with dossier as (
+    select
+        fact.*,
+        fact.status in (2, 4, 5, 6) or (
+            fact.status in (9, 10)
+            and coalesce(fact.finished_at, fact.returned_at) is not null
+        ) as timed,
+        case
+            when fact.status in (9, 10) then coalesce(fact.finished_at, fact.returned_at)
+        end as finish_time,
+        fact.due_at + make_interval(days => fact.supplement_days) as due_766
+    from core.fact_dossier as fact
+    where fact.received_at is not null
+),
+
+final as (
+    select
+        dossier_code,
+        province_code,
+        coalesce(processing_agency_code, '(none)') as agency_code,
+        procedure_code,
+        procedure_name,
+        status,
+        received_at,
+        due_at,
+        supplement_count,
+        supplement_days,
+        synced_to_portal,
+        components_digitized,
+        synced_to_portal and components_digitized
+        and (not (requires_paper_result and status in (9, 10)) or result_digitized)
+            as is_digitized_766,
+        not synced_to_portal and components_digitized as is_unsynced_digitized,
+        synced_to_portal and components_digitized and requires_paper_result
+        and status in (9, 10) and not result_digitized as is_e_result_missing,
+        synced_to_portal and not components_digitized as is_components_not_digitized,
+        coalesce(channel = 2, false) as is_online,
+        fee_amount > 0 as is_fee_bearing,
+        fee_amount > 0 and paid_online in (1, 2) as is_paid_online,
+        timed,
+        finish_time as finished_at,
+        finish_time is not null and requires_paper_result as is_paper_finished,
+        finish_time is not null and requires_paper_result and result_digitized
+            as is_e_result_finished,
+        due_766,
+        supplement_count > 1 or due_at is null as late_766_regardless,
+        finish_time is not null and supplement_count <= 1
+        and coalesce(finish_time <= due_766, false) as on_time_766,
+        finish_time is not null
+        and (due_at is null or finish_time::date <= due_at::date) as on_time_provincial
+    from dossier
+)
+
+select * from final

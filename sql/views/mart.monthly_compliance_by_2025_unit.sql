@@ -1,0 +1,103 @@
+-- mart.monthly_compliance re-aggregated from its counts to the units in force since the
+-- 1 Jul 2025 merger: counts summed, year-to-date flows summed over the unit's months of the year,
+-- rates recomputed from the sums (never averaged), ranks among the units.
+create or replace view mart.monthly_compliance_by_2025_unit as
+with monthly as (
+    select
+        province_code_2025,
+        max(province_name_2025) as province_name_2025,
+        month,
+        sum(dossiers_received)::bigint as dossiers_received,
+        sum(synced_received)::bigint as synced_received,
+        sum(digitized_766)::bigint as digitized_766,
+        sum(digitized_provincial)::bigint as digitized_provincial,
+        sum(unsynced_digitized)::bigint as unsynced_digitized,
+        sum(e_result_missing)::bigint as e_result_missing,
+        sum(components_not_digitized)::bigint as components_not_digitized,
+        sum(online_received)::bigint as online_received,
+        sum(fee_bearing_received)::bigint as fee_bearing_received,
+        sum(paid_online_received)::bigint as paid_online_received,
+        sum(dossiers_finished)::bigint as dossiers_finished,
+        sum(finished_on_time_766)::bigint as finished_on_time_766,
+        sum(finished_late_766)::bigint as finished_late_766,
+        sum(finished_on_time_provincial)::bigint as finished_on_time_provincial,
+        sum(finished_late_provincial)::bigint as finished_late_provincial,
+        sum(paper_result_finished)::bigint as paper_result_finished,
+        sum(e_result_finished)::bigint as e_result_finished,
+        sum(in_progress_at_month_end)::bigint as in_progress_at_month_end,
+        sum(in_progress_overdue_766)::bigint as in_progress_overdue_766,
+        sum(in_progress_overdue_provincial)::bigint as in_progress_overdue_provincial,
+        max(digitization_target_pct) as digitization_target_pct
+    from mart.monthly_compliance
+    group by province_code_2025, month
+),
+
+with_ytd as (
+    select
+        *,
+        (sum(dossiers_received) over unit_year)::bigint as dossiers_received_ytd,
+        (sum(synced_received) over unit_year)::bigint as synced_received_ytd,
+        (sum(digitized_766) over unit_year)::bigint as digitized_766_ytd,
+        (sum(digitized_provincial) over unit_year)::bigint as digitized_provincial_ytd,
+        (sum(online_received) over unit_year)::bigint as online_received_ytd,
+        (sum(fee_bearing_received) over unit_year)::bigint as fee_bearing_received_ytd,
+        (sum(paid_online_received) over unit_year)::bigint as paid_online_received_ytd,
+        (sum(dossiers_finished) over unit_year)::bigint as dossiers_finished_ytd,
+        (sum(finished_on_time_766) over unit_year)::bigint as finished_on_time_766_ytd,
+        (sum(finished_on_time_provincial) over unit_year)::bigint
+            as finished_on_time_provincial_ytd,
+        (sum(paper_result_finished) over unit_year)::bigint as paper_result_finished_ytd,
+        (sum(e_result_finished) over unit_year)::bigint as e_result_finished_ytd
+    from monthly
+    window unit_year as (
+        partition by province_code_2025, date_trunc('year', month::timestamp) order by month
+    )
+),
+
+final as (
+    select
+        *,
+        mart.rate(digitized_766, synced_received) as digitization_rate_766,
+        mart.rate(digitized_provincial, dossiers_received) as digitization_rate_provincial,
+        mart.rate(online_received, dossiers_received) as online_submission_rate,
+        mart.rate(paid_online_received, fee_bearing_received) as online_payment_rate,
+        mart.rate(e_result_finished, paper_result_finished) as e_result_rate,
+        mart.rate(
+            finished_on_time_766 + in_progress_at_month_end - in_progress_overdue_766,
+            dossiers_finished + in_progress_at_month_end
+        ) as on_time_rate_766,
+        mart.rate(
+            finished_on_time_provincial + in_progress_at_month_end - in_progress_overdue_provincial,
+            dossiers_finished + in_progress_at_month_end
+        ) as on_time_rate_provincial,
+        mart.rate(digitized_766_ytd, synced_received_ytd) as digitization_rate_766_ytd,
+        mart.rate(digitized_provincial_ytd, dossiers_received_ytd)
+            as digitization_rate_provincial_ytd,
+        mart.rate(online_received_ytd, dossiers_received_ytd) as online_submission_rate_ytd,
+        mart.rate(paid_online_received_ytd, fee_bearing_received_ytd) as online_payment_rate_ytd,
+        mart.rate(e_result_finished_ytd, paper_result_finished_ytd) as e_result_rate_ytd,
+        mart.rate(
+            finished_on_time_766_ytd + in_progress_at_month_end - in_progress_overdue_766,
+            dossiers_finished_ytd + in_progress_at_month_end
+        ) as on_time_rate_766_ytd,
+        mart.rate(
+            finished_on_time_provincial_ytd
+            + in_progress_at_month_end
+            - in_progress_overdue_provincial,
+            dossiers_finished_ytd + in_progress_at_month_end
+        ) as on_time_rate_provincial_ytd,
+        mart.rate(digitized_766, synced_received) >= digitization_target_pct
+            as meets_digitization_target,
+        mart.rate(digitized_766_ytd, synced_received_ytd) >= digitization_target_pct
+            as meets_digitization_target_ytd,
+        rank() over (
+            partition by month order by mart.rate(digitized_766, synced_received) desc nulls last
+        ) as digitization_rank,
+        rank() over (
+            partition by month
+            order by mart.rate(digitized_766_ytd, synced_received_ytd) desc nulls last
+        ) as digitization_rank_ytd
+    from with_ytd
+)
+
+select * from final
