@@ -9,79 +9,117 @@ with snapshot as (
     select distinct on (unit_code, indicator_group, indicator_code) *
     from core.fact_index766_snapshot
     where period_type = 'month' and period_start = %(month)s::date and province_code is not null
-    order by unit_code, indicator_group, indicator_code, captured_at desc
+    order by unit_code asc, indicator_group asc, indicator_code asc, captured_at desc
 ),
 
 units as (
-    select province_code, coalesce(department_id, unit_code) as unit_key,
+    select
+        province_code, coalesce(department_id, unit_code) as unit_key,
         max(unit_code) filter (where unit_code ~ '^H[0-9]') as h_code
     from snapshot
-    group by 1, 2
+    group by province_code, coalesce(department_id, unit_code)
 ),
 
 mapped as (
-    select units.*, (select p.agency_code from ref.portal_unit as p
-        where p.province_code = units.province_code
-            and (p.unit_code = units.h_code or p.department_id = units.unit_key)
-        order by p.agency_code nulls last limit 1) as agency_code
+    select
+        units.*, (
+            select p.agency_code from ref.portal_unit as p
+            where
+                p.province_code = units.province_code
+                and (p.unit_code = units.h_code or p.department_id = units.unit_key)
+            order by p.agency_code nulls last limit 1
+        ) as agency_code
     from units
 ),
 
 counts as (
-    select null as agency_code, c.* from mart.monthly_compliance as c where month = %(month)s::date
+    select null as agency_code, c.* from mart.monthly_compliance as c
+    where c.month = %(month)s::date
 ),
 
 ours as (
     select m.* from (
         select to_jsonb(c) as j from counts as c
         union all
-        select to_jsonb(a) from mart.agency_monthly_counts as a where month = %(month)s::date
-    ) as raw cross join lateral jsonb_to_record(raw.j) as o (province_code text,
-        agency_code text, finished_on_time_766 int, in_progress_at_month_end int,
-        in_progress_overdue_766 int, dossiers_finished int, synced_received int,
-        components_not_digitized int, e_result_finished int, paid_online_received int,
-        fee_bearing_received int, online_received int, dossiers_received int)
-    cross join lateral (values
-        (o.province_code, o.agency_code, 'dvc-progress', 'ON_TIME', o.finished_on_time_766
+        select to_jsonb(a) from mart.agency_monthly_counts as a
+        where month = %(month)s::date
+    ) as raw cross join
+        lateral jsonb_to_record(raw.j)
+            as o (
+                province_code text,
+                agency_code text, finished_on_time_766 int, in_progress_at_month_end int,
+                in_progress_overdue_766 int, dossiers_finished int, synced_received int,
+                components_not_digitized int, e_result_finished int, paid_online_received int,
+                fee_bearing_received int, online_received int, dossiers_received int
+            )
+    cross join lateral (
+        values
+        (
+            o.province_code, o.agency_code, 'dvc-progress', 'ON_TIME', o.finished_on_time_766
             + o.in_progress_at_month_end - o.in_progress_overdue_766,
-            o.dossiers_finished + o.in_progress_at_month_end),
-        (o.province_code, o.agency_code, 'dossier-digitized', 'SO_HOA_GIAY_TO_GIAI_QUYET',
-            o.synced_received - o.components_not_digitized, o.synced_received),
-        (o.province_code, o.agency_code, 'dossier-digitized', 'ORIGINAL_RESULT_AVAILABLE',
-            o.e_result_finished, o.synced_received),
-        (o.province_code, o.agency_code, 'online-payment', 'ONLINE_PAYMENT',
-            o.paid_online_received, o.fee_bearing_received),
-        (o.province_code, o.agency_code, 'provide-online', 'ONLINE_SUBMISSION',
-            o.online_received, o.dossiers_received),
-        (o.province_code, o.agency_code, 'transparency', 'DOSSIER_SYNC', o.synced_received,
-            o.dossiers_received)
-    ) as m (province_code, agency_code, indicator_group, indicator_code, our_numerator,
-        our_denominator)
+            o.dossiers_finished + o.in_progress_at_month_end
+        ),
+        (
+            o.province_code, o.agency_code, 'dossier-digitized', 'SO_HOA_GIAY_TO_GIAI_QUYET',
+            o.synced_received - o.components_not_digitized, o.synced_received
+        ),
+        (
+            o.province_code, o.agency_code, 'dossier-digitized', 'ORIGINAL_RESULT_AVAILABLE',
+            o.e_result_finished, o.synced_received
+        ),
+        (
+            o.province_code, o.agency_code, 'online-payment', 'ONLINE_PAYMENT',
+            o.paid_online_received, o.fee_bearing_received
+        ),
+        (
+            o.province_code, o.agency_code, 'provide-online', 'ONLINE_SUBMISSION',
+            o.online_received, o.dossiers_received
+        ),
+        (
+            o.province_code, o.agency_code, 'transparency', 'DOSSIER_SYNC', o.synced_received,
+            o.dossiers_received
+        )
+    ) as m (
+        province_code, agency_code, indicator_group, indicator_code, our_numerator,
+        our_denominator
+    )
 ),
 
 joined as (
-    select s.*, u.unit_key, u.h_code, u.agency_code, o.our_numerator, o.our_denominator,
+    select
+        s.*, u.unit_key, u.h_code, u.agency_code, o.our_numerator, o.our_denominator,
         round(100.0 * o.our_numerator / nullif(o.our_denominator, 0), 2) as our_rate,
         coalesce(s.ratio, s.recomputed_ratio) as portal_rate,
-        (select value from ref.setting where name = 'index766_score_tolerance') as tol,
-        (select value from ref.setting where name = 'reconciliation_tolerance_pp') as tol_pp
+        (
+            select value from ref.setting
+            where name = 'index766_score_tolerance'
+        ) as tol,
+        (
+            select value from ref.setting
+            where name = 'reconciliation_tolerance_pp'
+        ) as tol_pp
     from snapshot as s
     inner join mapped as u
-        on u.province_code = s.province_code and u.unit_key = coalesce(s.department_id, s.unit_code)
+        on s.province_code = u.province_code and u.unit_key = coalesce(s.department_id, s.unit_code)
     left join ours as o
-        on o.province_code = s.province_code and o.indicator_group = s.indicator_group
-        and o.indicator_code = s.indicator_code
-        and (o.agency_code = u.agency_code or (o.agency_code is null and s.parent_code is null))
+        on
+            s.province_code = o.province_code and s.indicator_group = o.indicator_group
+            and s.indicator_code = o.indicator_code
+            and (u.agency_code = o.agency_code or (o.agency_code is null and s.parent_code is null))
 ),
 
 
 final as (
-    select *,
+    select
+        *,
         recomputed_ratio - ratio as diff_ratio, recomputed_score - score as diff_score,
         portal_rate - our_rate as our_diff,
-        coalesce(abs(recomputed_score - score) > tol, false) or coalesce(abs(recomputed_ratio
-            - ratio) > tol * case when indicator_code = 'TOTAL' then 100 / nullif(max_score, 0)
-            else 1 end, false) as recompute_differs
+        coalesce(abs(
+            recomputed_score - score) > tol, false) or coalesce(abs(recomputed_ratio
+        - ratio) > tol * case
+            when indicator_code = 'TOTAL' then 100 / nullif(max_score, 0)
+            else 1
+        end, false) as recompute_differs
     from joined
 )
 
@@ -93,29 +131,54 @@ select
     recomputed_ratio, recomputed_score, diff_ratio as recomputed_diff_ratio,
     diff_score as recomputed_diff_score, our_numerator, our_denominator, our_rate,
     our_diff as our_diff_pp, data_quality_status, captured_at as portal_captured_at,
-    case when data_quality_status like 'TEMP\_%%' then 'provisional'
+    case
+        when data_quality_status like 'TEMP\_%%' then 'provisional'
         when recompute_differs then 'mismatch'
-        when abs(our_diff) > tol_pp and numerator = our_numerator
+        when
+            abs(our_diff) > tol_pp and numerator = our_numerator
             and denominator = our_denominator then 'mismatch'
-        when abs(our_diff) > tol_pp or (recomputed_score is null and score is not null)
+        when
+            abs(our_diff) > tol_pp or (recomputed_score is null and score is not null)
             or (ratio is null and recomputed_ratio is not null) then 'explained'
         else 'match'
     end as status,
-    concat_ws('; ',
+    concat_ws(
+        '; ',
         case when data_quality_status is not null then 'portal flag ' || data_quality_status end,
-        case when recompute_differs then 'the portal''s figure does not follow from its own '
-            || 'counts by the reference rules (' || diff_score || ' points)' end,
-        case when recomputed_score is null and score is not null then 'the portal publishes '
-            || 'this score only; no known formula fits its counts' end,
-        case when ratio is null and recomputed_ratio is not null then 'the portal publishes '
-            || 'no ratio here; recomputed from its counts' end,
-        case when abs(our_diff) > tol_pp then 'portal ' || portal_rate || ' %% over '
-            || denominator || ' (its own population), ours ' || our_rate || ' %% over '
-            || our_denominator || ': ' || (denominator - our_denominator)
-            || ' dossiers counted differently (sync lag, receiving desk vs processing agency, '
-            || 'or a different definition)' end) as explanation
+        case
+            when recompute_differs
+                then
+                    'the portal''s figure does not follow from its own '
+                    || 'counts by the reference rules (' || diff_score || ' points)'
+        end,
+        case
+            when recomputed_score is null and score is not null
+                then
+                    'the portal publishes '
+                    || 'this score only; no known formula fits its counts'
+        end,
+        case
+            when ratio is null and recomputed_ratio is not null
+                then
+                    'the portal publishes '
+                    || 'no ratio here; recomputed from its counts'
+        end,
+        case
+            when
+                abs(
+                    our_diff
+                ) > tol_pp
+                then
+                    'portal ' || portal_rate || ' %% over '
+                    || denominator || ' (its own population), ours ' || our_rate || ' %% over '
+                    || our_denominator || ': ' || (denominator - our_denominator)
+                    || ' dossiers counted differently (sync lag, receiving desk vs '
+                    || 'processing agency, or a different definition)'
+        end
+    ) as explanation
 from final
 left join lateral (
-    select p.name from ref.province as p where p.province_code = final.province_code
+    select p.name from ref.province as p
+    where p.province_code = final.province_code
     order by p.valid_from desc limit 1
 ) as province on true

@@ -27,7 +27,8 @@ missing as (
     cross join groups
     where not exists (
         select from totals
-        where totals.province_code = units.province_code and totals.unit_key = units.unit_key
+        where
+            totals.province_code = units.province_code and totals.unit_key = units.unit_key
             and totals.indicator_group = groups.indicator_group
     )
 ),
@@ -40,14 +41,15 @@ summed as (
         sum(max_score) as max_score,
         count(*) as groups_published,
         string_agg(indicator_group, ', ' order by indicator_group)
-            filter (where recomputed_score is null) as published_only,
+        filter (where recomputed_score is null) as published_only,
         max(portal_captured_at) as portal_captured_at
     from totals
     group by province_code, unit_key
 ),
 
 final as (
-    select units.*, %(month)s::date as month, 'ALL' as indicator_group, 'TOTAL' as indicator_code,
+    select
+        units.*, %(month)s::date as month, 'ALL' as indicator_group, 'TOTAL' as indicator_code,
         summed.max_score, summed.portal_score, summed.recomputed_score,
         round(100 * summed.portal_score / nullif(summed.max_score, 0), 2) as portal_ratio,
         round(100 * summed.recomputed_score / nullif(summed.max_score, 0), 2) as recomputed_ratio,
@@ -56,16 +58,22 @@ final as (
         null::numeric as portal_denominator, null::numeric as recomputed_diff_ratio,
         null::integer as our_numerator, null::integer as our_denominator,
         null::numeric as our_rate, null::numeric as our_diff_pp, null as data_quality_status,
-        case when summed.groups_published < 6 then 'not published'
-            when abs(summed.recomputed_score - summed.portal_score)
+        case
+            when summed.groups_published < 6 then 'not published'
+            when
+                abs(summed.recomputed_score - summed.portal_score)
                 > 0.01 * summed.groups_published then 'mismatch'
             when summed.published_only is not null then 'explained'
             else 'match'
         end as status,
-        concat_ws('; ', summed.groups_published || ' of 6 groups published',
+        concat_ws(
+            '; ', summed.groups_published || ' of 6 groups published',
             'published scores only: ' || summed.published_only,
-            'not published: ' || (select string_agg(m.indicator_group, ', ') from missing as m
-                where m.province_code = units.province_code and m.unit_key = units.unit_key))
+            'not published: ' || (
+                select string_agg(m.indicator_group, ', ') from missing as m
+                where m.province_code = units.province_code and m.unit_key = units.unit_key
+            )
+        )
             as explanation
     from units
     inner join summed using (province_code, unit_key)
