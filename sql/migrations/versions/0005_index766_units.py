@@ -6,9 +6,7 @@ Revises: 0003
 Create Date: 2026-11-28
 """
 
-from pathlib import Path
 
-import yaml
 from alembic import op
 
 revision = "0005"
@@ -90,28 +88,12 @@ SETTING = ("insert into ref.setting (name, value, unit, source, status) values "
            "'unverified')")
 
 
-def _docs() -> dict:
-    # The mart's column docs live beside its SQL; the loader being written applies them too.
-    path = Path(__file__).resolve().parents[2] / "marts" / "index766_scorecard.yml"
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
-
-
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _comments() -> list[str]:
-    docs = _docs()
-    out = [f"comment on table mart.index766_scorecard is {_quote(docs['description'])}"]
-    return out + [f"comment on column mart.index766_scorecard.{c['name']} is "
-                  f"{_quote(c['description'])}" for c in docs["columns"]]
-
-
 def upgrade() -> None:
     op.execute("set local role tthc_owner")
     op.execute("alter table core.fact_index766_snapshot "
                + ", ".join(f"add column {c}" for c in SNAPSHOT_COLUMNS))
-    for statement in [*TABLES, SETTING, *_comments(),
+    # Comments come from sql/marts/index766_scorecard.yml, applied by db/objects.py after migrating.
+    for statement in [*TABLES, SETTING,
                       "grant select on mart.index766_scorecard to bi_reader"]:
         op.execute(statement)
     op.execute("reset role")
