@@ -41,23 +41,26 @@ DEFAULT_ARGS = {
 NIGHTLY_DEADLINE = DeadlineAlert(
     reference=DeadlineReference.DAGRUN_LOGICAL_DATE,
     interval=dt.timedelta(days=1, hours=DEADLINE_HOUR),
-    callback=AsyncCallback("tthc_warehouse.ops.alerts.deadline_missed", kwargs={"dag_id": "procedures_nightly"}),
+    callback=AsyncCallback("tthc_warehouse.ops.alerts.deadline_missed",
+                           kwargs={"dag_id": "procedures_nightly"}),
 )
 
 
 def fail_fast_on_bad_data(fn: Callable) -> Callable:
-    """Data errors (failed critical checks, a missing column) fail at once: a retry cannot fix them."""
+    """Data errors (failed critical checks, a missing column, a refused API page) fail at once:
+    a retry cannot fix them. An API outage (``FeedUnavailable``) keeps the task's retries."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         from airflow.sdk.exceptions import AirflowFailException
 
         from tthc_warehouse.extract.base import MissingColumnError
+        from tthc_warehouse.extract.http_api import HttpSourceError
         from tthc_warehouse.quality.gate import DataQualityError
 
         try:
             return fn(*args, **kwargs)
-        except (DataQualityError, MissingColumnError) as exc:
+        except (DataQualityError, MissingColumnError, HttpSourceError) as exc:
             raise AirflowFailException(str(exc)) from exc
 
     return wrapper
