@@ -62,7 +62,7 @@ def airflow_ui(chromium, server_url, tmp_path_factory):
         with up:
             dag = up.wait_for_dag(DAG_ID)
             run_id = up.trigger(DAG_ID, CONF)
-            run = up.wait_for_run(DAG_ID, run_id, timeout=480)  # 2 busy cores: GX takes its time
+            run = up.wait_for_run(DAG_ID, run_id, timeout=900)  # shared, busy cores: GX takes its time
             assert run["state"] == "success", up.task_states(DAG_ID, run_id)
             yield up, run_id, dag
         assert up.process.returncode == 0 and up.killed == [], up.output()[-3000:]
@@ -112,7 +112,7 @@ def test_mapped_tasks_are_labelled_by_province_name(chromium, airflow_ui, tmp_pa
                     continue
             cell.click()
             page.wait_for_url(re.compile(rf"/tasks/{re.escape(task_id)}/mapped$"))
-            expect(page.get_by_text(f"{len(PROVINCES)} Task Instances")).to_be_visible()
+            expect(page.get_by_text(f"{len(PROVINCES)} Task Instances")).to_be_visible(timeout=30_000)
 
             table = page.get_by_role("table")
             headers = [h.strip() for h in table.get_by_role("columnheader").all_inner_texts()]
