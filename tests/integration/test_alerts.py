@@ -8,6 +8,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import SimpleNamespace
 
+import httpx
 import pytest
 
 from tthc_warehouse.ops import alerts
@@ -17,14 +18,16 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def webhook(monkeypatch):
-    """A real HTTP endpoint on 127.0.0.1 that keeps what it receives; wired as alerts_webhook."""
-    received: list[dict] = []
+    """A real HTTP endpoint on 127.0.0.1 wired as alerts_webhook: keeps what it receives and
+    answers the scripted ``statuses`` first, then 204."""
+    hook = SimpleNamespace(received=[], statuses=[])
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self):
             body = self.rfile.read(int(self.headers["Content-Length"]))
-            received.append({"auth": self.headers.get("Authorization"), **json.loads(body)})
-            self.send_response(204)
+            hook.received.append({"auth": self.headers.get("Authorization"), **json.loads(body)})
+            self.send_response(hook.statuses.pop(0) if hook.statuses else 204)
+            self.send_header("Content-Length", "0")
             self.end_headers()
 
         def log_message(self, *args):
@@ -35,7 +38,7 @@ def webhook(monkeypatch):
     monkeypatch.setenv("AIRFLOW_CONN_ALERTS_WEBHOOK", json.dumps({
         "conn_type": "http", "host": "127.0.0.1", "port": server.server_address[1], "schema": "http",
         "password": "hook-token", "extra": {"path": "/hooks/tthc"}}))
-    yield received
+    yield hook
     server.shutdown()
 
 
@@ -51,7 +54,8 @@ def test_failure_notifier_records_and_posts(warehouse_url, db, webhook) -> None:
     recorded = alerts_of(db, "task_failed")[-1]
     assert recorded[:2] == ("procedures_nightly", "province.stage_dossiers[3]")
     assert "Hải Dương" in recorded[2] and "cannot read" in recorded[2]
-    assert webhook[-1]["kind"] == "task_failed" and webhook[-1]["auth"] == "Bearer hook-token"
+    sent = webhook.received[-1]
+    assert sent["kind"] == "task_failed" and sent["auth"] == "Bearer hook-token"
 
 
 def test_deadline_callback_records_and_posts(warehouse_url, db, webhook) -> None:
@@ -59,7 +63,19 @@ def test_deadline_callback_records_and_posts(warehouse_url, db, webhook) -> None
     asyncio.run(alerts.deadline_missed(context, dag_id="procedures_nightly"))
     recorded = alerts_of(db, "deadline_missed")[-1]
     assert "06:00 Vietnam time" in recorded[2] and "scheduled__2024-09-30" in recorded[2]
-    assert webhook[-1]["kind"] == "deadline_missed"
+    assert webhook.received[-1]["kind"] == "deadline_missed"
+
+
+def test_the_webhook_is_retried_on_outages_not_on_refusals(webhook) -> None:
+    conn = alerts._webhook_connection(alerts.WEBHOOK_CONN_ID)
+    sleeps: list[float] = []
+    webhook.statuses[:] = [503, 502]
+    alerts.post_webhook(conn, {"kind": "test_only"}, sleep=sleeps.append)
+    assert len(webhook.received) == 3 and sleeps == [1.0, 2.0]
+    webhook.statuses[:] = [400]
+    with pytest.raises(httpx.HTTPStatusError, match="400"):
+        alerts.post_webhook(conn, {"kind": "test_only"}, sleep=sleeps.append)
+    assert len(webhook.received) == 4 and sleeps == [1.0, 2.0]
 
 
 def test_without_a_webhook_the_alert_is_still_recorded(warehouse_url, db, monkeypatch) -> None:

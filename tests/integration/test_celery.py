@@ -18,8 +18,8 @@ from collections import Counter
 import psycopg
 import pytest
 
+from tests import airflow_harness
 from tthc_warehouse.db import migrate
-from tthc_warehouse.local import airflow_up
 from tthc_warehouse.reference import loader
 from tthc_warehouse.simulator import generate
 from tthc_warehouse.simulator.serve import serve_http_feeds
@@ -58,7 +58,7 @@ def redis_broker(tmp_path_factory):
         binary = shutil.which("redis-server")
         if binary is None:
             pytest.skip("no Redis: nothing answers on 127.0.0.1:6379 and redis-server is not installed")
-        port = airflow_up.free_port()
+        port = airflow_harness.free_port()
         workdir = tmp_path_factory.mktemp("redis")
         process = subprocess.Popen(
             [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
@@ -97,8 +97,8 @@ def celery_airflow(redis_broker, server_url, tmp_path_factory):
     data = root / "data"
     generate(data / "inbox", scale=0.02)
     with (pytest.MonkeyPatch.context() as env,
-          airflow_up.scratch_database(server_url, "tthc_celery_wh") as warehouse_url,
-          airflow_up.scratch_database(server_url, "airflow_celery_meta") as metadata_url):
+          airflow_harness.scratch_database(server_url, "tthc_celery_wh") as warehouse_url,
+          airflow_harness.scratch_database(server_url, "airflow_celery_meta") as metadata_url):
         migrate.upgrade(warehouse_url)
         with psycopg.connect(warehouse_url) as conn:
             loader.load_reference(conn)
@@ -107,9 +107,9 @@ def celery_airflow(redis_broker, server_url, tmp_path_factory):
         servers = serve_http_feeds(data / "inbox")
         sqlalchemy_url = metadata_url.replace("postgresql://", "postgresql+psycopg://", 1)
         components = ["api-server", "scheduler", "dag-processor",
-                      *(airflow_up.celery_worker(name, concurrency=2) for name in WORKERS)]
+                      *(airflow_harness.celery_worker(name, concurrency=2) for name in WORKERS)]
         try:
-            with airflow_up.LocalAirflow(airflow_up.free_port(), components=components, env={
+            with airflow_harness.LocalAirflow(airflow_harness.free_port(), components=components, env={
                 "AIRFLOW_HOME": str(root / "airflow"),
                 "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": sqlalchemy_url,
                 "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",

@@ -1,9 +1,10 @@
-"""The Airflow UI in headless Chromium: log in, open the nightly DAG, see the mapped tasks by province name.
+"""`make up` and the Airflow UI in headless Chromium: log in, open the nightly DAG, see the mapped
+tasks by province name; Ctrl-C stops everything.
 
-A whole local Airflow (``local_airflow``, as `make up` starts it) runs on a free port with a private
-AIRFLOW_HOME, a warehouse database of its own on the session's server and two days of simulated
-feeds for two provinces; one manual run of the nightly DAG gives the mapped task instances.
-Chromium is Debian's (/usr/bin/chromium), driven by Playwright; `.ci/run` installs it.
+`tthc up` (what `make up` runs: `airflow standalone` in the project's environment) runs on a free
+port with a private AIRFLOW_HOME, a warehouse database of its own on the session's server and two
+days of simulated feeds for two provinces, whose HTTP feed it serves; one manual run of the nightly
+DAG gives the mapped task instances. Chromium is Debian's (/usr/bin/chromium), driven by Playwright.
 """
 
 from __future__ import annotations
@@ -13,56 +14,73 @@ import re
 import psycopg
 import pytest
 
+from tests import airflow_harness
 from tests.conftest import CHROMIUM_FLAGS
 from tthc_warehouse.db import migrate
-from tthc_warehouse.local import airflow_up
 from tthc_warehouse.reference import loader
 from tthc_warehouse.simulator import generate
-from tthc_warehouse.simulator.serve import serve_http_feeds
 
 pytestmark = pytest.mark.integration
 
 DAG_ID = "procedures_nightly"
 PROVINCES = {"30": "Hải Dương", "52": "Bình Định"}
 CONF = {"from_date": "2024-01-01", "to_date": "2024-01-03", "provinces": sorted(PROVINCES)}
+
+
+def _up_env(root, warehouse_url: str) -> dict[str, str]:
+    data, home = root / "data", root / "airflow"
+    return {
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+        "AIRFLOW_CONN_WAREHOUSE": warehouse_url,
+        "TTHC_DATA_DIR": str(data),
+        "TTHC_INBOX_DIR": str(data / "inbox"),
+        "TTHC_LANDING_DIR": str(data / "landing"),
+        "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",  # only the run triggered below
+        # another Airflow on this machine may hold the default log-server ports
+        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(airflow_harness.free_port()),
+        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(airflow_harness.free_port()),
+    }
+
+
 @pytest.fixture(scope="module")
 def airflow_ui(chromium, server_url, tmp_path_factory):
-    """Airflow up on a free port after one successful manual run of the nightly DAG; its run id."""
+    """`tthc up` on a free port after one successful manual run of the nightly DAG.
+
+    Yields (airflow, run id, the DAG as first parsed); on the way out presses Ctrl-C and checks
+    that nothing had to be killed.
+    """
     root = tmp_path_factory.mktemp("airflow-ui")
-    data = root / "data"
-    generate(data / "inbox", scale=0.02)
-    with (pytest.MonkeyPatch.context() as env,
-          airflow_up.scratch_database(server_url, "tthc_ui") as warehouse_url):
+    generate(root / "data" / "inbox", scale=0.02)
+    with airflow_harness.scratch_database(server_url, "tthc_ui") as warehouse_url:
         migrate.upgrade(warehouse_url)
         with psycopg.connect(warehouse_url) as conn:
             loader.load_reference(conn)
             conn.commit()
-        env.delenv("AIRFLOW_CONN_FEED_QUANG_BINH", raising=False)  # restored afterwards
-        servers = serve_http_feeds(data / "inbox")
-        try:
-            with airflow_up.LocalAirflow(airflow_up.free_port(), env={
-                "AIRFLOW_HOME": str(root / "airflow"),
-                "AIRFLOW_CONN_WAREHOUSE": warehouse_url,
-                "TTHC_DATA_DIR": str(data),
-                "TTHC_INBOX_DIR": str(data / "inbox"),
-                "TTHC_LANDING_DIR": str(data / "landing"),
-                "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",  # only the run triggered below
-            }) as airflow:
-                airflow.wait_for_dag(DAG_ID)
-                run_id = airflow.trigger(DAG_ID, CONF)
-                run = airflow.wait_for_run(DAG_ID, run_id, timeout=240)
-                assert run["state"] == "success", airflow.task_states(DAG_ID, run_id)
-                yield airflow, run_id
-        finally:
-            for server in servers:
-                server.stop()
+        up = airflow_harness.MakeUp(airflow_harness.free_port(), _up_env(root, warehouse_url),
+                                    root / "tthc-up.log")
+        with up:
+            dag = up.wait_for_dag(DAG_ID)
+            run_id = up.trigger(DAG_ID, CONF)
+            run = up.wait_for_run(DAG_ID, run_id, timeout=900)  # shared, busy cores: GX takes its time
+            assert run["state"] == "success", up.task_states(DAG_ID, run_id)
+            yield up, run_id, dag
+        assert up.process.returncode == 0 and up.killed == [], up.output()[-3000:]
+
+
+def test_make_up_prints_url_and_login_and_dags_start_paused(airflow_ui):
+    up, _, dag = airflow_ui
+    output = up.output()
+    assert f"Airflow is up:  http://localhost:{up.url.rsplit(':', 1)[1]}" in output
+    assert f"login:       admin / {up.password}" in output
+    assert dag["is_paused"] is True
 
 
 def test_mapped_tasks_are_labelled_by_province_name(chromium, airflow_ui, tmp_path):
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import expect, sync_playwright
 
-    airflow, run_id = airflow_ui
+    airflow, run_id, _ = airflow_ui
     task_id = "province.extract_dossiers"
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch_persistent_context(
@@ -94,7 +112,7 @@ def test_mapped_tasks_are_labelled_by_province_name(chromium, airflow_ui, tmp_pa
                     continue
             cell.click()
             page.wait_for_url(re.compile(rf"/tasks/{re.escape(task_id)}/mapped$"))
-            expect(page.get_by_text(f"{len(PROVINCES)} Task Instances")).to_be_visible()
+            expect(page.get_by_text(f"{len(PROVINCES)} Task Instances")).to_be_visible(timeout=30_000)
 
             table = page.get_by_role("table")
             headers = [h.strip() for h in table.get_by_role("columnheader").all_inner_texts()]

@@ -239,6 +239,15 @@ def test_warehouse_and_feed_connections_come_from_the_environment(airflow_servic
             assert INTERPOLATION.fullmatch(env[key]).group("name") == key
 
 
+def test_every_airflow_service_works_in_vietnam_time_like_make_up(airflow_services):
+    from tthc_warehouse.local import airflow_env
+
+    for name, service in airflow_services.items():
+        env = environment(service)
+        assert env.get("AIRFLOW__CORE__DEFAULT_TIMEZONE") == airflow_env.TIMEZONE, name
+    assert airflow_env.TIMEZONE == "Asia/Ho_Chi_Minh"
+
+
 def test_no_literal_secret_in_the_compose_file(compose):
     for text in strings(compose):
         for match in URL_WITH_PASSWORD.finditer(resolve(text)):

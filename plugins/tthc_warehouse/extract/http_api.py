@@ -4,29 +4,31 @@ Contract: ``GET {base_url}{path}?updated_from=ISO&updated_to=ISO&page=N&page_siz
 ``application/json`` ``{"page": N, "total_pages": T, "items": [{...}, ...]}``. Pages are written
 to ``dest/page-00001.json``, ... through a hidden temporary name, so a page file that exists is
 complete and a rerun resumes at the first missing page. Credentials never reach logs or errors.
+
+Two kinds of failure, for the DAG to treat differently: ``HttpSourceError`` (a ``SourceError``)
+when the feed answers something retrying cannot fix, and ``FeedUnavailable`` when it stayed down
+(5xx, 429, timeouts, refused connections) through every retry.
 """
 
 from __future__ import annotations
 
-import base64
 import email.utils
-import http.client
 import json
 import logging
 import os
 import random
 import re
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pandas as pd
+import tenacity
 
 from tthc_warehouse.extract.base import CHUNK_ROWS, ROW_COLUMN, SourceError
 
@@ -39,7 +41,11 @@ EXTRA_FIELDS: dict[str, type] = {"token": str, "page_size": int, "timeout": floa
 
 
 class HttpSourceError(SourceError):
-    """The feed cannot be landed: a refused response, or retries exhausted (names URL and page)."""
+    """The feed answered what retrying cannot fix (bad status, not JSON, truncated); names the page."""
+
+
+class FeedUnavailable(Exception):  # not a SourceError: an outage is worth a later task retry
+    """The feed stayed unreachable or failing through every retry; names the page and last error."""
 
 
 class _Transient(Exception):
@@ -48,10 +54,6 @@ class _Transient(Exception):
     def __init__(self, message: str, wait: float | None = None):
         super().__init__(message)
         self.wait = wait
-
-
-class _Refused(Exception):
-    """A response that retrying cannot fix (bad status, not JSON, truncated, wrong shape)."""
 
 
 @dataclass
@@ -70,15 +72,14 @@ class HttpFeed:
     backoff_max: float = 60.0
 
     def __post_init__(self) -> None:
-        parts = urllib.parse.urlsplit(self.base_url.strip())
-        if parts.username is not None:  # user:pw@host would be sent nowhere and logged everywhere
-            self.login = self.login or urllib.parse.unquote(parts.username)
-            self.password = self.password or urllib.parse.unquote(parts.password or "") or None
-            parts = parts._replace(netloc=parts.netloc.rpartition("@")[2])
-        self.base_url = urllib.parse.urlunsplit(parts).rstrip("/")
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            shown = redact_url(self.base_url)
-            raise ValueError(f"base_url must look like https://host[:port], got {shown!r}")
+        url = httpx.URL(self.base_url.strip())
+        if url.userinfo:  # user:pw@host would be logged with every URL: move it to the fields
+            self.login = self.login or url.username
+            self.password = self.password or url.password or None
+            url = url.copy_with(userinfo=b"")
+        self.base_url = str(url).rstrip("/")
+        if url.scheme not in ("http", "https") or not url.host:
+            raise ValueError(f"base_url must look like https://host[:port], got {self.base_url!r}")
         if self.page_size < 1 or self.max_retries < 0 or self.timeout <= 0:
             raise ValueError("page_size must be >= 1, max_retries >= 0 and timeout > 0")
 
@@ -90,8 +91,7 @@ class HttpFeed:
                                   if extra.get(k) not in (None, "")}
         fields.update(base_url=_connection_base_url(conn), path=path,
                       login=conn.login or None, password=conn.password or None)
-        fields.update(kw)
-        return cls(**fields)
+        return cls(**fields | kw)
 
     def page_url(self, updated_from: datetime, updated_to: datetime, page: int) -> str:
         """The URL of one page of the window (carries no credentials)."""
@@ -100,15 +100,14 @@ class HttpFeed:
                                         "page": page, "page_size": self.page_size})
         return f"{self.base_url}/{self.path.lstrip('/')}?{query}"
 
-    def headers(self) -> dict[str, str]:
-        """Request headers, with Bearer auth when a token is set, else Basic when login is."""
+    def client(self) -> httpx.Client:
+        """A client sending Bearer auth when a token is set, else Basic when a login is."""
         headers = {"Accept": "application/json", "User-Agent": "tthc-warehouse"}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
-        elif self.login:
-            pair = f"{self.login}:{self.password or ''}".encode()
-            headers["Authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
-        return headers
+        auth = (self.login, self.password or "") if self.login and not self.token else None
+        # redirects are not followed, so credentials are never forwarded to another host
+        return httpx.Client(headers=headers, auth=auth, timeout=self.timeout, follow_redirects=False)
 
     def scrub(self, text: str) -> str:
         """``text`` with the password and token blanked out, should a server echo them back."""
@@ -123,19 +122,8 @@ def _connection_base_url(conn: Any) -> str:
     host = (conn.host or "").strip().rstrip("/")
     if not host:
         raise HttpSourceError("the Airflow connection has no host: set it to the API's host name")
-    base = host if "://" in host else f"{conn.schema or 'https'}://{host}"
-    parts = urllib.parse.urlsplit(base)
-    if conn.port and parts.port is None:
-        parts = parts._replace(netloc=f"{parts.netloc}:{conn.port}")
-    return urllib.parse.urlunsplit(parts)
-
-
-def redact_url(url: str) -> str:
-    """``url`` with any ``user:password@`` replaced by ``***@`` (credentials travel in headers)."""
-    parts = urllib.parse.urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return urllib.parse.urlunsplit(parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]))
+    url = httpx.URL(host if "://" in host else f"{conn.schema or 'https'}://{host}")
+    return str(url.copy_with(port=conn.port) if conn.port and url.port is None else url)
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
@@ -166,125 +154,122 @@ def land_pages(feed: HttpFeed, updated_from: datetime, updated_to: datetime, des
     dest.mkdir(parents=True, exist_ok=True)
     paths: list[Path] = []
     page, total = 1, 1
-    while page <= total:
-        path = dest / f"page-{page:05d}.json"
-        url = feed.page_url(updated_from, updated_to, page)
-        if path.exists():
-            total = _landed_total(path, page)
-            log.info("page %d already landed at %s; not fetched again", page, path)
-        else:
-            body, total = _fetch_with_retries(feed, url, page, sleep, rng)
-            _write_atomically(path, body)
-            log.info("landed page %d of %d from %s (%d bytes)", page, total, redact_url(url),
-                     len(body))
-        paths.append(path)
-        page += 1
+    with feed.client() as client:
+        while page <= total:
+            path = dest / f"page-{page:05d}.json"
+            if path.exists():
+                total = _landed_total(path, page)
+                log.info("page %d already landed at %s; not fetched again", page, path)
+            else:
+                url = feed.page_url(updated_from, updated_to, page)
+                body, total = _fetch_with_retries(feed, client, url, page, sleep, rng)
+                _write_atomically(path, body)
+                log.info("landed page %d of %d from %s (%d bytes)", page, total, url, len(body))
+            paths.append(path)
+            page += 1
     return paths
 
 
 def _landed_total(path: Path, page: int) -> int:
     try:
         return _check_page(path.read_bytes(), page)
-    except _Refused as err:
+    except HttpSourceError as err:
         raise HttpSourceError(f"{path} is not a valid landed page ({err}); delete it so the "
                               "next run fetches it again") from None
 
 
-def _fetch_with_retries(feed: HttpFeed, url: str, page: int, sleep: Callable[[float], None],
+def _fetch_with_retries(feed: HttpFeed, client: httpx.Client, url: str, page: int,
+                        sleep: Callable[[float], None],
                         rng: random.Random | None) -> tuple[bytes, int]:
-    last: _Transient | None = None
-    for attempt in range(feed.max_retries + 1):
-        try:
-            return _fetch_once(feed, url, page)
-        except _Refused as err:
-            raise _failure(feed, url, page, str(err)) from None
-        except _Transient as err:
-            last = err
-        if attempt < feed.max_retries:
-            delay = last.wait if last.wait is not None else backoff_delay(feed, attempt, rng)
-            log.warning("page %d of %s: %s; retry %d of %d in %.1f s", page, redact_url(url),
-                        feed.scrub(str(last)), attempt + 1, feed.max_retries, delay)
-            sleep(delay)
-    raise _failure(feed, url, page, f"gave up after {feed.max_retries + 1} attempt(s); "
-                                    f"last error: {last}")
+    def wait(state: tenacity.RetryCallState) -> float:
+        server_wait = state.outcome.exception().wait  # type: ignore[union-attr]
+        return server_wait if server_wait is not None else backoff_delay(
+            feed, state.attempt_number - 1, rng)
 
+    def log_retry(state: tenacity.RetryCallState) -> None:
+        log.warning("page %d of %s: %s; retry %d of %d in %.1f s", page, url,
+                    feed.scrub(str(state.outcome.exception())), state.attempt_number,  # type: ignore[union-attr]
+                    feed.max_retries, state.upcoming_sleep)
 
-def _failure(feed: HttpFeed, url: str, page: int, problem: str) -> HttpSourceError:
-    return HttpSourceError(feed.scrub(f"page {page} of {redact_url(url)}: {problem}"))
-
-
-def _fetch_once(feed: HttpFeed, url: str, page: int) -> tuple[bytes, int]:
-    request = urllib.request.Request(url, headers=feed.headers())
-    opener = urllib.request.build_opener(_RefuseRedirect())  # honours *_proxy variables
+    retrying = tenacity.Retrying(retry=tenacity.retry_if_exception_type(_Transient),
+                                 stop=tenacity.stop_after_attempt(feed.max_retries + 1),
+                                 wait=wait, sleep=sleep, before_sleep=log_retry)
     try:
-        with opener.open(request, timeout=feed.timeout) as response:
-            body = _read_body(response)
-    except urllib.error.HTTPError as err:
-        with err:
-            raise _status_error(err) from None
-    except (urllib.error.URLError, OSError) as err:  # refused, reset, DNS, timeouts
-        reason = err.reason if isinstance(err, urllib.error.URLError) else err
-        raise _Transient(f"{type(reason).__name__}: {reason}") from None
+        return retrying(_fetch_once, client, url, page)
+    except HttpSourceError as err:  # raised bare by the helpers: name the page here
+        raise HttpSourceError(feed.scrub(f"page {page} of {url}: {err}")) from None
+    except tenacity.RetryError as err:
+        raise FeedUnavailable(feed.scrub(
+            f"page {page} of {url}: gave up after {feed.max_retries + 1} attempt(s); "
+            f"last error: {err.last_attempt.exception()}")) from None
+
+
+def _fetch_once(client: httpx.Client, url: str, page: int) -> tuple[bytes, int]:
+    try:
+        with client.stream("GET", url) as response:
+            _check_status(response)
+            body = _read_json_body(response)
+    except httpx.TransportError as err:  # refused, reset, DNS, timeouts
+        raise _Transient(_innermost(err)) from None
     return body, _check_page(body, page)
 
 
-class _RefuseRedirect(urllib.request.HTTPRedirectHandler):
-    """Redirects are not followed, so credentials are never forwarded to another host."""
+def _innermost(err: BaseException) -> str:
+    """The root cause (``ConnectionRefusedError: ...``), which says more than httpx's wrapper."""
+    while (inner := err.__cause__ or err.__context__) is not None:
+        err = inner
+    return f"{type(err).__name__}: {err}"
 
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
 
-
-def _status_error(err: urllib.error.HTTPError) -> Exception:
-    """The exception for an error status: 429 and 5xx are transient, the rest refused."""
-    if err.code == 429:
-        return _Transient("HTTP 429 Too Many Requests",
-                          wait=parse_retry_after(err.headers.get("Retry-After")))
-    message = f"HTTP {err.code} {err.reason}: {_snippet(err.read(200))}"
-    if err.code >= 500:
-        return _Transient(message)
-    if err.code in (401, 403):
+def _check_status(response: httpx.Response) -> None:
+    """Return for 2xx; 429 and 5xx raise ``_Transient``, the rest ``HttpSourceError``."""
+    code = response.status_code
+    if code == 429:
+        raise _Transient("HTTP 429 Too Many Requests",
+                         wait=parse_retry_after(response.headers.get("Retry-After")))
+    if response.is_success:
+        return
+    message = f"HTTP {code} {response.reason_phrase}: {_snippet(response)}"
+    if code >= 500:
+        raise _Transient(message)
+    if code in (401, 403):
         message += " (check the connection's login/password or token)"
-    elif err.code < 400:  # a redirect: following it could hand the credentials to another host
+    elif response.is_redirect:  # following it could hand the credentials to another host
         message += " (redirects are not followed: point the connection at the final URL)"
-    return _Refused(message)
+    raise HttpSourceError(message)
 
 
-def _read_body(response: http.client.HTTPResponse) -> bytes:
-    content_type = response.headers.get_content_type()
-    if content_type != "application/json" and not content_type.endswith("+json"):
-        raise _Refused(f"expected JSON but Content-Type is {response.headers['Content-Type']!r}: "
-                       f"{_snippet(response.read(200))}")
-    declared = response.headers.get("Content-Length", "")
+def _read_json_body(response: httpx.Response) -> bytes:
+    content_type = response.headers.get("Content-Type", "")
+    media_type = content_type.partition(";")[0].strip().lower()
+    if media_type != "application/json" and not media_type.endswith("+json"):
+        raise HttpSourceError(f"expected JSON but Content-Type is {content_type!r}: {_snippet(response)}")
     try:
-        body = response.read()
-    except http.client.IncompleteRead as err:
-        raise _Refused(f"truncated body: received {len(err.partial)} of {declared} bytes") from None
-    if declared.isdigit() and len(body) < int(declared):
-        raise _Refused(f"truncated body: received {len(body)} of {declared} bytes")
-    return body
+        return response.read()
+    except httpx.RemoteProtocolError as err:  # hung up before Content-Length bytes were sent
+        raise HttpSourceError(f"truncated body: {err}") from None
 
 
 def _check_page(body: bytes, page: int) -> int:
-    """``total_pages`` of a page body that has the contract's shape, else ``_Refused``."""
+    """``total_pages`` of a page body that has the contract's shape, else ``HttpSourceError``."""
     try:
         doc = json.loads(body)
     except ValueError as err:
-        raise _Refused(f"body is not valid JSON (truncated?): {err}") from None
+        raise HttpSourceError(f"body is not valid JSON (truncated?): {err}") from None
     missing = [k for k in PAGE_KEYS if k not in doc] if isinstance(doc, dict) else list(PAGE_KEYS)
     if missing:
-        raise _Refused(f"JSON lacks key(s) {', '.join(missing)}; expected an object with "
+        raise HttpSourceError(f"JSON lacks key(s) {', '.join(missing)}; expected an object with "
                        "page, total_pages and items")
     total = doc["total_pages"]
     if type(total) is not int or total < 0 or not isinstance(doc["items"], list):
-        raise _Refused("total_pages must be a whole number and items a list")
+        raise HttpSourceError("total_pages must be a whole number and items a list")
     if doc["page"] != page:
-        raise _Refused(f"asked for page {page} but the server answered page {doc['page']!r}")
+        raise HttpSourceError(f"asked for page {page} but the server answered page {doc['page']!r}")
     return total
 
 
-def _snippet(raw: bytes) -> str:
-    return raw[:200].decode("utf-8", errors="replace").strip()
+def _snippet(response: httpx.Response) -> str:
+    return response.read()[:200].decode("utf-8", errors="replace").strip()
 
 
 def _write_atomically(path: Path, body: bytes) -> None:

@@ -8,11 +8,19 @@ overridden.
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 from tthc_warehouse.paths import PROJECT_ROOT, data_dir
+
+# The sources write Vietnam wall-clock time and the nightly DAG is scheduled in it, so naive
+# datetimes given to Airflow (start_date, `airflow backfill create --from-date`) mean Vietnam time.
+# Airflow 3 has no server-side default for the UI's time zone ([webserver] default_ui_timezone was
+# removed): the UI shows the browser's zone, or the one picked in its user menu.
+TIMEZONE = "Asia/Ho_Chi_Minh"
+WORKER_NAME_VAR = "TTHC_AIRFLOW_WORKER_NAME"
 
 
 def airflow_home() -> Path:
@@ -26,11 +34,21 @@ def defaults() -> dict[str, str]:
         "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__DEFAULT_TIMEZONE": TIMEZONE,
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
         "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
         "GX_ANALYTICS_ENABLED": "false",
         "NO_COLOR": "1",
     }
+
+
+def worker_hostname() -> str:
+    """``[core] hostname_callable`` for Celery workers sharing one machine: the worker's own name.
+
+    Task instances record it in their ``hostname`` column, so two workers on one host can be told
+    apart; any other process gets the usual fully qualified host name.
+    """
+    return os.environ.get(WORKER_NAME_VAR) or socket.getfqdn()
 
 
 def configure() -> Path:

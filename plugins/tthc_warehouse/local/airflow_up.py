@@ -1,22 +1,11 @@
-"""`make up`: a whole local Airflow (api-server, scheduler, dag-processor, triggerer) as child processes.
+"""`make up`: Airflow's own `airflow standalone`, in an environment prepared for this project.
 
-``main()`` runs in the foreground until Ctrl-C and stops every process it started on the way out.
-The same pieces run the integration tests' Airflows on other ports, homes, metadata databases and
-executors (``LocalAirflow(port=..., env={...}, components=[...])``, Celery workers included).
-
-Environment of the children, by precedence: ``env`` overrides, then values already in the
-environment (a configured deployment is never overridden), then the local defaults below and
-``airflow_env.defaults()``; the port-derived settings always follow the ``port`` argument.
-
-- Metadata database: SQLite in AIRFLOW_HOME (``.data/airflow``), migrated on every start, with the
-  ``warehouse_writers`` pool. An ``AIRFLOW_HOME`` override brings its own SQLite database unless the
-  overrides name one.
-- Login: Airflow 3's SimpleAuthManager with the user ``admin`` (role admin); its password is generated
-  once into ``AIRFLOW_HOME/simple_auth_manager_passwords.json`` and printed by ``make up``.
-- Task execution: Airflow 3 tasks report to the API server's Execution API, so ``[api] base_url`` and
-  ``[core] execution_api_server_url`` point at this server and port.
-- Warehouse: ``AIRFLOW_CONN_WAREHOUSE`` as configured, else the embedded PostgreSQL's URL.
-- Logs: each component's output goes to ``AIRFLOW_HOME/logs/components/<name>.log``.
+Before standalone starts, this sets up what it cannot know: the ``warehouse`` connection (the
+embedded PostgreSQL, migrated, unless ``AIRFLOW_CONN_WAREHOUSE`` is set), the simulated HTTP feed
+with its connection, and the ``warehouse_writers`` pool. Standalone then migrates the metadata
+database (SQLite in AIRFLOW_HOME, ``.data/airflow``), generates the password of SimpleAuthManager's
+``admin`` once into AIRFLOW_HOME, and runs api-server, scheduler, dag-processor and triggerer until
+Ctrl-C, which stops them all.
 """
 
 from __future__ import annotations
@@ -24,466 +13,141 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import secrets
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import httpx
 
 from tthc_warehouse import orchestration
-from tthc_warehouse.db import warehouse
-from tthc_warehouse.local import airflow_env
-from tthc_warehouse.paths import PROJECT_ROOT
+from tthc_warehouse.db.warehouse import ENV_VAR, Warehouse, redact
+from tthc_warehouse.local import airflow_env, embedded
 from tthc_warehouse.reference import loader
 
 DEFAULT_PORT = 8080
-HOST = "127.0.0.1"
-LOCAL_COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
-ADMIN_USER = "admin"
+ADMIN_USER = "admin"  # standalone's default user list is "admin:admin" (name:role)
 PASSWORDS_FILE = "simple_auth_manager_passwords.json"
-WORKER_NAME_VAR = "TTHC_AIRFLOW_WORKER_NAME"
-# /api/v2/monitor/health names the components like this
-HEALTH_KEYS = {"scheduler": "scheduler", "dag-processor": "dag_processor", "triggerer": "triggerer"}
+AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 
 
-def worker_hostname() -> str:
-    """``[core] hostname_callable`` for workers sharing one machine: the worker's own name.
-
-    Task instances record it in their ``hostname`` column, so two Celery workers on one host can be
-    told apart; any other process gets the usual fully qualified host name.
-    """
-    return os.environ.get(WORKER_NAME_VAR) or socket.getfqdn()
-
-
-@dataclass
-class Component:
-    """One child process: ``airflow <argv...>`` with extra environment variables."""
-
-    name: str
-    argv: list[str]
-    env: dict[str, str] = field(default_factory=dict)
-    process: subprocess.Popen | None = None
-    log_path: Path | None = None
-
-    @property
-    def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-
-def component(name: str) -> Component:
-    """One of Airflow's own services by command name (``api-server``, ``scheduler``, ...)."""
-    return Component(name, [name])
-
-
-def celery_worker(name: str, concurrency: int = 2, queues: str | None = None) -> Component:
-    """A Celery worker named ``<name>@<host>`` whose task instances record that name as hostname."""
-    node = f"{name}@{socket.gethostname()}"
-    argv = ["celery", "worker", "--celery-hostname", node, "--concurrency", str(concurrency),
-            # the workers share this host: the API server reads their task logs from the shared
-            # log folder, so no worker serves logs (they would both want port 8793)
-            "--skip-serve-logs"]
-    if queues:
-        argv += ["--queues", queues]
-    env = {WORKER_NAME_VAR: node,
-           "AIRFLOW__CORE__HOSTNAME_CALLABLE": f"{__name__}.worker_hostname"}
-    return Component(f"celery-worker-{name}", argv, env)
-
-
-def base_url(port: int) -> str:
-    return f"http://{HOST}:{port}"
-
-
-def environment(port: int = DEFAULT_PORT, overrides: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The children's environment (see the module docstring for what wins)."""
-    overrides = dict(overrides or {})
-    env = dict(os.environ)
-    home = Path(overrides.get("AIRFLOW_HOME") or env.get("AIRFLOW_HOME") or airflow_env.airflow_home())
-    sql_conn = "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"
-    if "AIRFLOW_HOME" in overrides:
-        env["AIRFLOW_HOME"] = overrides["AIRFLOW_HOME"]
-        overrides.setdefault(sql_conn, f"sqlite:///{home / 'airflow.db'}")
-    defaults = {
-        **airflow_env.defaults(),
-        "AIRFLOW_HOME": str(home),
-        sql_conn: f"sqlite:///{home / 'airflow.db'}",
-        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN_USER}:admin",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / PASSWORDS_FILE),
-        "PYTHONUNBUFFERED": "1",
-    }
-    for key, value in defaults.items():
-        env.setdefault(key, value)
-    env.update({
-        "AIRFLOW__API__HOST": HOST,
+def configure(port: int = DEFAULT_PORT) -> Path:
+    """Set the environment standalone and its components inherit; the admin's passwords file."""
+    home = airflow_env.configure()
+    os.environ.setdefault("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE", str(home / PASSWORDS_FILE))
+    os.environ.setdefault("AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION", "True")
+    os.environ.update({
+        "AIRFLOW__API__HOST": "127.0.0.1",  # this machine only: SimpleAuthManager is for development
         "AIRFLOW__API__PORT": str(port),
-        "AIRFLOW__API__BASE_URL": base_url(port),
-        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{base_url(port)}/execution/",
+        # tasks report to the Execution API at {base_url}/execution/
+        "AIRFLOW__API__BASE_URL": f"http://localhost:{port}",
+        # standalone starts its components as a bare `airflow`
+        "PATH": f"{Path(AIRFLOW).parent}{os.pathsep}{os.environ.get('PATH', '')}",
     })
-    if port != DEFAULT_PORT:  # a second Airflow on this machine: its log servers need ports of their own
-        for key in ("AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT", "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT"):
-            env.setdefault(key, str(free_port()))
-    env.update(overrides)
-    if not env.get(warehouse.ENV_VAR):
-        env[warehouse.ENV_VAR] = warehouse.url()  # starts the embedded server when nothing is configured
-    return env
+    return Path(os.environ["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"])
 
 
-def admin_password(passwords_file: Path, user: str = ADMIN_USER) -> str:
-    """The user's password in SimpleAuthManager's file, generated and stored on first use."""
-    passwords: dict[str, str] = {}
-    if passwords_file.exists() and passwords_file.read_text().strip():
-        passwords = json.loads(passwords_file.read_text())
-    if user not in passwords:
-        passwords[user] = secrets.token_urlsafe(12)
-        passwords_file.parent.mkdir(parents=True, exist_ok=True)
-        passwords_file.touch(mode=0o600)
-        passwords_file.write_text(json.dumps(passwords) + "\n")
-    return passwords[user]
-
-
-def port_is_free(port: int, host: str = HOST) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind((host, port))
-        except OSError:
-            return False
-    return True
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
-@contextlib.contextmanager
-def scratch_database(server_url: str, prefix: str) -> Iterator[str]:
-    """A new, empty database on the server of ``server_url``; its URL. Dropped on the way out."""
-    import uuid
-
-    import psycopg
-    from psycopg import sql
-
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    try:
-        yield server_url.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with psycopg.connect(server_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
-
-
-def tail(path: Path | None, lines: int = 40) -> str:
-    if path is None or not path.exists():
-        return ""
-    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-
-
-class LocalAirflow:
-    """Airflow's components as child processes sharing one environment; a context manager.
-
-    ``components`` are command names (``"scheduler"``) or ``Component``s (``celery_worker("w1")``).
-    """
-
-    def __init__(
-        self,
-        port: int = DEFAULT_PORT,
-        *,
-        env: Mapping[str, str] | None = None,
-        components: Sequence[str | Component] = LOCAL_COMPONENTS,
-        pool_slots: int = orchestration.WAREHOUSE_POOL_SLOTS,
-    ) -> None:
-        self.port = port
-        self.env = environment(port, env)
-        self.home = Path(self.env["AIRFLOW_HOME"])
-        self.log_dir = self.home / "logs" / "components"
-        self.components = [c if isinstance(c, Component) else component(c) for c in components]
-        self.pool_slots = pool_slots
-        self.airflow = str(Path(sys.executable).with_name("airflow"))
-        self._token: str | None = None
-
-    # -- lifecycle -------------------------------------------------------------------------------
-
-    @property
-    def url(self) -> str:
-        return base_url(self.port)
-
-    @property
-    def user(self) -> str:
-        """The first user of ``[core] simple_auth_manager_users`` (``admin`` unless configured)."""
-        users = self.env.get("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS") or ADMIN_USER
-        return users.split(",")[0].split(":")[0].strip()
-
-    @property
-    def password(self) -> str:
-        return admin_password(Path(self.env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"]), self.user)
-
-    def cli(self, *args: str, timeout: float = 600) -> str:
-        """``airflow <args>`` in the components' environment; its output, or RuntimeError."""
-        result = subprocess.run([self.airflow, *args], env=self.env, cwd=PROJECT_ROOT,
-                                capture_output=True, text=True, timeout=timeout)
-        if result.returncode != 0:
-            raise RuntimeError(f"airflow {' '.join(args)} failed ({result.returncode}):\n"
-                               f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
-        return result.stdout
-
-    def prepare(self) -> None:
-        """Migrate the metadata database, create the pool, make sure the admin has a password."""
-        self.home.mkdir(parents=True, exist_ok=True)
-        self.cli("db", "migrate")  # also writes airflow.cfg (fernet key, JWT secret) before any child
-        self.cli("pools", "set", orchestration.WAREHOUSE_POOL, str(self.pool_slots),
-                 "Caps concurrent writers to the warehouse")
-        self.password  # noqa: B018  (generates it before the API server reads the file)
-
-    def start(self) -> LocalAirflow:
-        """Prepare, then start every component (each in its own process group)."""
-        if any(c.name == "api-server" for c in self.components) and not port_is_free(self.port):
-            raise RuntimeError(f"port {self.port} is in use: is another Airflow running?")
-        self.prepare()
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        for comp in self.components:
-            comp.log_path = self.log_dir / f"{comp.name}.log"
-            with comp.log_path.open("ab") as log:
-                comp.process = subprocess.Popen(
-                    [self.airflow, *comp.argv], env={**self.env, **comp.env}, cwd=PROJECT_ROOT,
-                    stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                    start_new_session=True)
-        return self
-
-    def check_alive(self) -> None:
-        for comp in self.components:
-            if comp.process is not None and not comp.running:
-                raise RuntimeError(f"{comp.name} exited with {comp.process.returncode}; "
-                                   f"last lines of {comp.log_path}:\n{tail(comp.log_path)}")
-
-    def health(self) -> dict[str, Any] | None:
-        try:
-            response = httpx.get(f"{self.url}/api/v2/monitor/health", timeout=5)
-        except httpx.HTTPError:
-            return None
-        return response.json() if response.status_code == 200 else None
-
-    def wait_healthy(self, timeout: float = 180) -> dict[str, Any]:
-        """Until the API answers and every started scheduler/dag-processor/triggerer is healthy."""
-        wanted = [HEALTH_KEYS[c.name] for c in self.components if c.name in HEALTH_KEYS]
-        deadline = time.monotonic() + timeout
-        health: dict[str, Any] | None = None
-        while time.monotonic() < deadline:
-            self.check_alive()
-            health = self.health()
-            if health and all((health.get(key) or {}).get("status") == "healthy" for key in wanted):
-                return health
-            time.sleep(1)
-        raise TimeoutError(f"Airflow at {self.url} not healthy after {timeout:.0f} s: {health}")
-
-    def stop(self, timeout: float = 30) -> None:
-        """SIGTERM every component's process group, then SIGKILL whatever is left after ``timeout``."""
-        import psutil
-
-        procs: list[psutil.Process] = []
-        for comp in reversed(self.components):
-            if comp.process is None:
-                continue
-            with contextlib.suppress(psutil.Error):
-                parent = psutil.Process(comp.process.pid)
-                procs += [parent, *parent.children(recursive=True)]
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(comp.process.pid, signal.SIGTERM)
-        _, alive = psutil.wait_procs(procs, timeout=timeout)
-        for proc in alive:
-            with contextlib.suppress(psutil.Error):
-                proc.kill()
-        psutil.wait_procs(alive, timeout=5)
-        for comp in self.components:
-            if comp.process is not None:
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    comp.process.wait(timeout=5)
-
-    def __enter__(self) -> LocalAirflow:
-        try:
-            self.start()
-            self.wait_healthy()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    # -- REST API --------------------------------------------------------------------------------
-
-    def token(self) -> str:
-        if self._token is None:
-            response = httpx.post(f"{self.url}/auth/token", timeout=30,
-                                  json={"username": self.user, "password": self.password})
-            if response.status_code >= 400:
-                raise RuntimeError(f"login as {self.user}: {response.status_code} {response.text[:500]}")
-            self._token = response.json()["access_token"]
-        return self._token
-
-    def api(self, method: str, path: str, **kwargs: Any) -> Any:
-        """One call to ``/api/v2<path>`` as the admin; the decoded JSON (None when empty)."""
-        response = httpx.request(method, f"{self.url}/api/v2{path}", timeout=60,
-                                 headers={"Authorization": f"Bearer {self.token()}"}, **kwargs)
-        if response.status_code >= 400:
-            raise RuntimeError(f"{method} {path}: {response.status_code} {response.text[:2000]}")
-        return response.json() if response.content else None
-
-    def wait_for_dag(self, dag_id: str, timeout: float = 120) -> dict[str, Any]:
-        """Until the dag-processor has parsed ``dag_id`` (import errors are reported at once)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            self.check_alive()
-            dags = self.api("GET", "/dags", params={"dag_id_pattern": dag_id})["dags"]
-            found = [d for d in dags if d["dag_id"] == dag_id]
-            if found:
-                return found[0]
-            errors = self.api("GET", "/importErrors")["import_errors"]
-            if errors:
-                raise RuntimeError(f"DAG import errors: {errors}")
-            time.sleep(2)
-        raise TimeoutError(f"DAG {dag_id} not parsed after {timeout:.0f} s")
-
-    def trigger(self, dag_id: str, conf: dict[str, Any], unpause: bool = True) -> str:
-        """Unpause (optionally) and trigger one manual run; its run id."""
-        if unpause:
-            self.api("PATCH", f"/dags/{dag_id}", json={"is_paused": False})
-        run = self.api("POST", f"/dags/{dag_id}/dagRuns", json={"logical_date": None, "conf": conf})
-        return run["dag_run_id"]
-
-    def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 300) -> dict[str, Any]:
-        """Until the run has finished (success or failed); the run's JSON."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            self.check_alive()
-            run = self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}")
-            if run["state"] in ("success", "failed"):
-                return run
-            time.sleep(3)
-        states = self.task_states(dag_id, run_id)
-        raise TimeoutError(f"{dag_id} run {run_id} not finished after {timeout:.0f} s; tasks: {states}")
-
-    def task_instances(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
-        found: list[dict[str, Any]] = []
-        while True:
-            page = self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances",
-                            params={"limit": 100, "offset": len(found)})
-            found += page["task_instances"]
-            if not page["task_instances"] or len(found) >= page["total_entries"]:
-                return found
-
-    def task_states(self, dag_id: str, run_id: str) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for ti in self.task_instances(dag_id, run_id):
-            counts[str(ti["state"])] = counts.get(str(ti["state"]), 0) + 1
-        return counts
-
-
-# -- make up ---------------------------------------------------------------------------------------
-
-
-def _prepare_warehouse() -> str:
-    """The warehouse URL; the embedded one (nothing configured) is migrated so that runs can load."""
-    configured = warehouse.configured_url()
-    url = warehouse.url()
+def prepare_warehouse() -> str:
+    """The warehouse URL, exported as the connection; the embedded one is migrated first."""
+    configured = bool(os.environ.get(ENV_VAR))
+    url = embedded.ensure_warehouse()  # the embedded server, started and exported, when unset
     if not configured:
         from tthc_warehouse.db import migrate
 
         migrate.upgrade(url)
-        with warehouse.connect(role=None) as conn:
+        with Warehouse(url, role=None).connect() as conn:
             loader.load_reference(conn)
             conn.commit()
     return url
 
 
-def _serve_simulated_feeds() -> list:
+def set_pool() -> None:
+    """Create or resize the pool that caps concurrent warehouse writers."""
+    airflow_env.ensure_metadata_db()  # pools live in the metadata database
+    subprocess.run([AIRFLOW, "pools", "set", orchestration.WAREHOUSE_POOL,
+                    str(orchestration.WAREHOUSE_POOL_SLOTS), "Caps concurrent writers to the warehouse"],
+                   check=True, capture_output=True)
+
+
+def serve_simulated_feeds() -> list:
     """The HTTP province's simulated API, when `tthc simulate` (or `make demo`) has written it."""
     from tthc_warehouse.extract.feeds import inbox_dir
     from tthc_warehouse.simulator.serve import serve_http_feeds
 
     try:
-        return serve_http_feeds(inbox_dir())
+        return serve_http_feeds(inbox_dir())  # also exports the feed's AIRFLOW_CONN_*
     except FileNotFoundError:
         return []
 
 
-@contextlib.contextmanager
-def _stop_on_signals() -> Iterator[None]:
-    """SIGTERM and SIGHUP (terminal closed) stop the children like Ctrl-C does."""
+def wait_until_healthy(standalone: subprocess.Popen, port: int, timeout: float = 300) -> None:
+    """Until the API server answers with a healthy scheduler, standalone exits, or ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while standalone.poll() is None and time.monotonic() < deadline:
+        try:
+            health = httpx.get(f"http://127.0.0.1:{port}/api/v2/monitor/health", timeout=5).json()
+            if health["scheduler"]["status"] == "healthy":
+                return
+        except (httpx.HTTPError, ValueError, KeyError, TypeError):  # not answering yet
+            pass
+        time.sleep(2)
 
-    def handler(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
 
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGHUP)}
+def banner(port: int, passwords_file: Path, feeds_served: bool) -> str:
+    password = json.loads(passwords_file.read_text()).get(ADMIN_USER, f"(see {passwords_file})")
+    return (f"\nAirflow is up:  http://localhost:{port}\n"
+            f"  login:       {ADMIN_USER} / {password}   (kept in {passwords_file})\n"
+            "  DAGs:        start paused; unpause procedures_nightly to run it nightly\n"
+            f"  warehouse:   connection 'warehouse' -> {redact(embedded.ensure_warehouse())}\n"
+            + ("  feeds:       the HTTP province's simulated API is served\n" if feeds_served else
+               "  feeds:       none simulated yet (`.venv/bin/tthc simulate`)\n")
+            + "Ctrl-C stops everything.\n")
+
+
+def stop(standalone: subprocess.Popen, grace: float = 30) -> int:
+    """SIGINT to standalone, which terminates its components; SIGKILL to any left after ``grace``."""
+    if standalone.poll() is None:
+        standalone.send_signal(signal.SIGINT)
     try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
+        status = standalone.wait(grace)
+    except subprocess.TimeoutExpired:  # a component hung on shutdown: the kill below ends it
+        status = 0
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(standalone.pid, signal.SIGKILL)  # its session: whatever it left behind
+    standalone.wait()
+    return status
 
 
-@contextlib.contextmanager
-def _uninterruptible() -> Iterator[None]:
-    """A second Ctrl-C must not abandon the children half-stopped (stop() is bounded anyway)."""
-    previous = {sig: signal.signal(sig, signal.SIG_IGN)
-                for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def main(port: int = DEFAULT_PORT) -> int:
-    """Run Airflow locally in the foreground until Ctrl-C; 0 on a clean stop, 1 when a part died."""
-    airflow_env.configure()
-    print(f"==> warehouse: {warehouse.redact(_prepare_warehouse())}", flush=True)
-    servers = _serve_simulated_feeds()
-    airflow = LocalAirflow(port)
-    print(f"==> starting {', '.join(c.name for c in airflow.components)} "
-          f"(AIRFLOW_HOME {airflow.home}; logs in {airflow.log_dir})", flush=True)
-    status = 0
-    with _stop_on_signals():
-        try:
-            airflow.start()
-            airflow.wait_healthy()
-            try:
-                airflow.wait_for_dag("procedures_nightly", timeout=60)
-            except RuntimeError as exc:  # import errors: the UI shows them too
-                print(f"warning: {exc}", file=sys.stderr, flush=True)
-            except TimeoutError:
-                pass
-            dags = [d["dag_id"] for d in airflow.api("GET", "/dags")["dags"]]
-            print(f"\nAirflow is up:  http://localhost:{port}\n"
-                  f"  login:       {airflow.user} / {airflow.password}\n"
-                  f"  DAGs:        {', '.join(dags) or '(still parsing)'}\n"
-                  f"  warehouse:   connection 'warehouse' -> "
-                  f"{warehouse.redact(warehouse.normalise_url(airflow.env[warehouse.ENV_VAR]))}\n"
-                  + ("  feeds:       the HTTP province's simulated API is served\n" if servers else
-                     "  feeds:       none simulated yet (`.venv/bin/tthc simulate`)\n")
-                  + "Ctrl-C stops everything.", flush=True)
-            while True:
-                airflow.check_alive()
-                time.sleep(2)
-        except KeyboardInterrupt:
-            print("\n==> stopping (at most 30 s)", flush=True)
-        except (RuntimeError, TimeoutError, httpx.HTTPError) as exc:
-            print(f"error: {exc}", file=sys.stderr, flush=True)
-            status = 1
-        finally:
-            with _uninterruptible():
-                airflow.stop()
-                for server in servers:
-                    server.stop()
+    """Run `airflow standalone` in the foreground until Ctrl-C (or SIGTERM); 0 on a clean stop."""
+    with socket.socket() as sock:
+        if sock.connect_ex(("127.0.0.1", port)) == 0:
+            print(f"error: port {port} is in use: is another Airflow running?", file=sys.stderr)
+            return 1
+    passwords_file = configure(port)
+    print(f"==> warehouse: {redact(prepare_warehouse())}", flush=True)
+    set_pool()
+    servers = serve_simulated_feeds()
+    signal.signal(signal.SIGTERM, _interrupt)
+    # a session of its own: Ctrl-C reaches the components once, through standalone, not twice
+    standalone = subprocess.Popen([AIRFLOW, "standalone"], start_new_session=True)
+    try:
+        wait_until_healthy(standalone, port)
+        if standalone.poll() is None:
+            print(banner(port, passwords_file, bool(servers)), flush=True)
+        standalone.wait()
+    except KeyboardInterrupt:
+        print("\n==> stopping (at most 30 s)", flush=True)
+    finally:
+        status = stop(standalone)
+        for server in servers:
+            server.stop()
     return status
 
 

@@ -1,4 +1,4 @@
-"""Alerts: task failures and missed deadlines, recorded in ``ops.alert`` and sent to a webhook.
+"""Alerts: task failures and missed deadlines, recorded in ``batches.alert`` and sent to a webhook.
 
 The webhook is an Airflow connection, ``alerts_webhook`` (``AIRFLOW_CONN_ALERTS_WEBHOOK``, e.g.
 ``https://hooks.example/...`` for a chat room); its password, if any, is sent as a bearer token.
@@ -8,10 +8,12 @@ With no connection configured the alert is only recorded, which is what a laptop
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import urllib.request
+import time
+from collections.abc import Callable
 
+import httpx
+import tenacity
 from airflow.sdk import BaseNotifier
 
 from tthc_warehouse.ops import batches
@@ -30,23 +32,33 @@ def _webhook_connection(conn_id: str):
         return None
 
 
-def post_webhook(conn, payload: dict, timeout: float = 10.0) -> None:
+def _worth_retrying(exc: BaseException) -> bool:
+    """Connection failures, timeouts, 429 and 5xx may pass; another 4xx will not."""
+    if isinstance(exc, httpx.HTTPStatusError):
+        return exc.response.status_code == 429 or exc.response.status_code >= 500
+    return isinstance(exc, httpx.TransportError)
+
+
+def post_webhook(conn, payload: dict, timeout: float = 10.0, attempts: int = 3,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
     """POST the alert as JSON; the URL comes from the connection (schema, host, port, path)."""
     scheme = conn.schema or "https"
     host = conn.host if "://" in (conn.host or "") else f"{scheme}://{conn.host}"
     url = f"{host}:{conn.port}" if conn.port else host
     path = (conn.extra_dejson or {}).get("path", "")
-    request = urllib.request.Request(url + path, data=json.dumps(payload, ensure_ascii=False).encode(),
-                                     headers={"Content-Type": "application/json"}, method="POST")
-    if conn.password:
-        request.add_header("Authorization", f"Bearer {conn.password}")
-    with urllib.request.urlopen(request, timeout=timeout) as response:
-        response.read()
+    headers = {"Authorization": f"Bearer {conn.password}"} if conn.password else {}
+    # short backoff: a failure callback should not hold its worker slot for long
+    for attempt in tenacity.Retrying(stop=tenacity.stop_after_attempt(attempts),
+                                     wait=tenacity.wait_exponential(multiplier=1, max=10),
+                                     retry=tenacity.retry_if_exception(_worth_retrying),
+                                     sleep=sleep, reraise=True):
+        with attempt:
+            httpx.post(url + path, json=payload, headers=headers, timeout=timeout).raise_for_status()
 
 
 def raise_alert(*, kind: str, message: str, dag_id: str | None = None, run_id: str | None = None,
                 task_id: str | None = None, conn_id: str = WEBHOOK_CONN_ID) -> bool:
-    """Record the alert in ops.alert, then send it; return whether the webhook got it."""
+    """Record the alert in batches.alert, then send it; return whether the webhook got it."""
     from tthc_warehouse.db.warehouse import Warehouse
 
     try:
@@ -54,14 +66,14 @@ def raise_alert(*, kind: str, message: str, dag_id: str | None = None, run_id: s
             batches.record_alert(conn, kind=kind, message=message, dag_id=dag_id, run_id=run_id,
                                  task_id=task_id)
     except Exception:  # the warehouse may be what is down: still try to tell someone
-        log.exception("could not record the alert in ops.alert")
+        log.exception("could not record the alert in batches.alert")
     connection = _webhook_connection(conn_id)
     if connection is None:
         return False
     payload = {"kind": kind, "text": message, "dag_id": dag_id, "run_id": run_id, "task_id": task_id}
     try:
         post_webhook(connection, payload)
-    except OSError as exc:
+    except httpx.HTTPError as exc:
         log.error("alert webhook %s failed: %s", conn_id, exc)
         return False
     return True

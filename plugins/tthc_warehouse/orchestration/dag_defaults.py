@@ -47,18 +47,20 @@ NIGHTLY_DEADLINE = DeadlineAlert(
 
 
 def fail_fast_on_bad_data(fn: Callable) -> Callable:
-    """Data errors (failed critical checks, a missing column) fail at once: a retry cannot fix them."""
+    """Data errors (failed critical checks, a missing column, a refused API page) fail at once:
+    a retry cannot fix them. An API outage (``FeedUnavailable``) keeps the task's retries."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         from airflow.sdk.exceptions import AirflowFailException
 
         from tthc_warehouse.extract.base import MissingColumnError
+        from tthc_warehouse.extract.http_api import HttpSourceError
         from tthc_warehouse.quality.gate import DataQualityError
 
         try:
             return fn(*args, **kwargs)
-        except (DataQualityError, MissingColumnError) as exc:
+        except (DataQualityError, MissingColumnError, HttpSourceError) as exc:
             raise AirflowFailException(str(exc)) from exc
 
     return wrapper

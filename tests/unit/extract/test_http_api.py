@@ -12,6 +12,7 @@ import pytest
 
 from tthc_warehouse.extract.base import ROW_COLUMN, SourceError
 from tthc_warehouse.extract.http_api import (
+    FeedUnavailable,
     HttpFeed,
     HttpSourceError,
     backoff_delay,
@@ -124,7 +125,7 @@ def test_a_broken_page_is_refused_without_retrying(server, tmp_path, sleeps, fau
 
 def test_a_rerun_resumes_at_the_first_missing_page(server, tmp_path, sleeps):
     server.add_faults(3, *["503"] * 4)
-    with pytest.raises(HttpSourceError) as caught:
+    with pytest.raises(FeedUnavailable) as caught:
         land_pages(_feed(server), FROM, TO, tmp_path, sleep=sleeps.append)
     text = str(caught.value)
     assert "page 3 of" in text and "gave up after 4 attempt(s)" in text and "HTTP 503" in text
@@ -146,11 +147,11 @@ def test_credentials_never_reach_errors_or_logs(server, tmp_path, sleeps, caplog
     caplog.set_level(logging.DEBUG)
     server.add_faults("*", *["500"] * 4)
     feed = _feed(server, max_retries=2, token=None)
-    with pytest.raises(HttpSourceError) as retried:
+    with pytest.raises(FeedUnavailable) as retried:
         land_pages(feed, FROM, TO, tmp_path, sleep=sleeps.append)
     embedded = HttpFeed(server.url.replace("//", f"//{LOGIN}:{PASSWORD}@"), "/api/hoso",
                         max_retries=0)
-    with pytest.raises(HttpSourceError) as refused:
+    with pytest.raises(FeedUnavailable) as refused:
         land_pages(embedded, FROM, TO, tmp_path / "again", sleep=sleeps.append)
     shown = [str(retried.value), str(refused.value), repr(feed), repr(embedded), caplog.text]
     assert caplog.records and not [s for s in shown if PASSWORD in s or TOKEN in s]
@@ -161,7 +162,7 @@ def test_connection_refused_is_retried_then_named(tmp_path, sleeps):
     api = PagedApiServer(RECORDS, page_size=2).start()
     url = api.url
     api.stop()
-    with pytest.raises(HttpSourceError, match="ConnectionRefusedError") as caught:
+    with pytest.raises(FeedUnavailable, match="ConnectionRefusedError") as caught:
         land_pages(HttpFeed(url, "/x", max_retries=2), FROM, TO, tmp_path, sleep=sleeps.append)
     assert "page 1 of" in str(caught.value) and sleeps == [1.0, 2.0]
 
@@ -206,3 +207,26 @@ def test_an_invalid_landed_page_stops_a_resume(server, tmp_path):
     with pytest.raises(HttpSourceError, match="delete it so the next run fetches it again"):
         land_pages(_feed(server), FROM, TO, tmp_path)
     assert server.requests == []
+
+
+@pytest.mark.parametrize("fault", ["500", "503", "reset", "delay:1", "refused"])
+def test_an_outage_is_retried_then_is_not_a_source_error(server, tmp_path, sleeps, fault):
+    """Outages end in FeedUnavailable, which the DAG retries later; they are not data errors."""
+    feed = _feed(server, max_retries=2, timeout=0.3)
+    if fault == "refused":
+        server.stop()
+    else:
+        server.add_faults(1, *[fault] * 3)
+    with pytest.raises(FeedUnavailable, match=r"page 1 of .*gave up after 3 attempt") as caught:
+        land_pages(feed, FROM, TO, tmp_path, sleep=sleeps.append)
+    assert not isinstance(caught.value, SourceError) and sleeps == [1.0, 2.0]
+
+
+@pytest.mark.parametrize("fault", ["400", "404", "truncate", "html", "badjson", "nokeys"])
+def test_a_data_error_is_a_source_error_raised_at_once(server, tmp_path, sleeps, fault):
+    """A refused answer is a SourceError (the DAG fails it at once) after a single request."""
+    server.add_faults(1, fault)
+    with pytest.raises(HttpSourceError, match="page 1 of") as caught:
+        land_pages(_feed(server), FROM, TO, tmp_path, sleep=sleeps.append)
+    assert isinstance(caught.value, SourceError) and not isinstance(caught.value, FeedUnavailable)
+    assert server.pages_requested() == [1] and sleeps == []
