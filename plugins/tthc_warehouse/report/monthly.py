@@ -121,7 +121,7 @@ def render(conn: psycopg.Connection, month: dt.date) -> str:
         "<h2>Weakest agencies</h2>",
         table(_rows(conn, "report_weak_agencies", month),
               {"province_name": "Province", "agency_code": "Agency",
-               "dossiers_received": "Received", "digitization_rate_766": "Digitized 766 %",
+               "agency_name": "Agency name", "dossiers_received": "Received", "digitization_rate_766": "Digitized 766 %",
                "on_time_rate_766": "On time 766 %", "portal_total_score": "Portal 766 score /100",
                "weak_reason": "Why"}, "No agency is flagged weak."),
         "<h2>Reconciliation with the published Index 766</h2>",
