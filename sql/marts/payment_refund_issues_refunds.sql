@@ -3,8 +3,9 @@
 -- * refund_pending_over_limit: a month-end snapshot, like the overdue dossiers: every refund
 --   requested by the month end and still pending at it (status pending, or completed after it,
 --   or failed after it: a failed refund leaves the stock at its failure time, completed_at, or
---   the source's update time when none is given; DOMAIN §6.6) for more than refund_time_limit_days calendar days, counted to the month's last day (or to
---   the date of mart.data_as_of while the month is not over).
+--   the source's update time when none is given; DOMAIN §6.6) for more than
+--   refund_time_limit_days calendar days, counted to the month's last day (or to the date of
+--   mart.data_as_of while the month is not over).
 -- * manual_refund, refund_failed, refund_without_payment: refunds requested in the month; a
 --   refund's payment is the successful one with its transaction_id, or, when the refund names
 --   no transaction, the dossier's first successful payment.

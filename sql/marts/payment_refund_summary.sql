@@ -4,8 +4,9 @@
 -- steps over payments with a known count, p90 interpolated). Refunds count by
 -- requested_at, with their newest status; days to refund are calendar days, completed refunds.
 -- Stocks at the month end (never sum over months): refunds requested by then and still pending
--- at it (mart.refund_pending_at: a failed refund leaves the stock when it fails). Over-limit and never-requested refunds are the month's cases in
--- mart.payment_refund_issues (rebuilt just before, same transaction). Amounts are VND.
+-- at it (mart.refund_pending_at: a failed refund leaves the stock when it fails). Over-limit
+-- and never-requested refunds are the month's cases in mart.payment_refund_issues (rebuilt
+-- just before, same transaction). Amounts are VND.
 with bounds as not materialized (
     select * from mart.month_bounds(%(month)s)
 ),

@@ -39,9 +39,9 @@ flagged as (
             and on_time_rate_766_2 < on_time_rate_766_3,
             false
         ) as on_time_falling,
-        trend.dossiers_received < (
-            select setting.value from ref.setting as setting
-            where setting.name = 'weak_min_dossiers'
+        dossiers_received < (
+            select value from ref.setting
+            where name = 'weak_min_dossiers'
         ) as too_few_dossiers
     from trend
 ),

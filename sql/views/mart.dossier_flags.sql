@@ -32,8 +32,7 @@ dossier as (
         from ref.working_day as working
         where working.is_working_day and working.day > fact.due_at::date
         order by working.day
-        offset greatest(fact.supplement_days - 1, 0)
-        limit 1
+        limit 1 offset greatest(fact.supplement_days - 1, 0)
     ) as shifted on fact.supplement_days > 0 and unit.supplement_days_unit = 'working'
     where fact.received_at is not null
 ),

@@ -79,7 +79,8 @@ def histories() -> list[dict]:
                   fee_amount=100_000)
           for i, stop in ((1, D(2024, 5, 6, 9)), (2, D(2024, 5, 6, 9)), (3, D(2024, 5, 25, 9)))],
         dossier("LAST", D(2024, 5, 20, 9), [(D(2024, 5, 20, 9), 2), (AS_OF, 4)], agency="27.H01"),
-    ] + weak_units()
+        *weak_units(),
+    ]
 
 
 def weak_units() -> list[dict]:
@@ -278,7 +279,7 @@ def test_not_accepted_dossiers_are_out_of_the_received_counts(db) -> None:
                   "from mart.agency_monthly_counts where month = '2024-03-01' and agency_code = '27.H01'")
     assert row == {"dossiers_received": sum(d["status"] != 3 for d in march),
                    "synced_received": sum(d["status"] != 3 for d in march),
-                   "not_accepted_received": sum(d["status"] == 3 for d in march)} 
+                   "not_accepted_received": sum(d["status"] == 3 for d in march)}
     province = one(db, "select dossiers_received, not_accepted_received, digitization_rate_766 "
                        "from mart.monthly_compliance where month = '2024-03-01' and province_code = '27'")
     assert province == {"dossiers_received": 1, "not_accepted_received": 1,

@@ -52,7 +52,8 @@ def check_settings(conn: psycopg.Connection) -> None:
     ).fetchall()}
     missing = sorted(set(REQUIRED_SETTINGS) - found)
     if missing:
-        raise ValueError(f"ref.setting lacks {', '.join(missing)}: run `tthc migrate` (revisions 0003, 0005, 0008)")
+        raise ValueError(f"ref.setting lacks {', '.join(missing)}: "
+                         "run `tthc migrate` (revisions 0003, 0005, 0008)")
 
 
 def _rebuild_table(conn: psycopg.Connection, table: str, month: dt.date) -> int:
