@@ -91,6 +91,9 @@ DOSSIER = Entity(
         Column("field_code", "text"),
         Column("receiving_agency_code", "text"),
         Column("processing_agency_code", "text"),
+        # Unit names as the provincial exports print them: ref.agency.name (DOMAIN §6.8).
+        Column("receiving_agency_name", "text"),
+        Column("processing_agency_name", "text"),
         Column("agency_level", "text"),
         Column("province_code", "text", required=True),
         Column("channel", "int"),

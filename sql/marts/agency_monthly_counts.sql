@@ -1,28 +1,31 @@
 -- Numerators and denominators per province (at receipt), processing agency and month %(month)s.
 -- Rates, the target check, ranks and weak units are derived from these (generated columns,
 -- mart.agency_monthly_compliance); mart.monthly_compliance sums these rows.
--- Rules (per-dossier flags in the view mart.dossier_flags):
--- * received: received_at in the month, any status. Digitization, online submission and online
---   payment count this receipt cohort. 766 digitization counts synced dossiers only; the
---   provincial count is components digitized over all received dossiers.
+-- Rules (per-dossier flags in the view mart.dossier_flags; DOMAIN §4 and §6):
+-- * received: received_at in the month, except not accepted (status 3, never received: counted
+--   in not_accepted_received only). Digitization, online submission and online payment count
+--   this cohort. 766 digitization counts synced dossiers only; the provincial count is
+--   components digitized over all received dossiers.
 -- * finished: status 9 or 10 at finished_at (returned_at when missing), counted in the month it
---   finished. Statuses 1, 3, 7 and 8, and 9/10 with no finishing time, are left out of on-time
---   counts (no result to be on time with).
--- * in progress at month end: status 2, 4, 5 or 6, or finished after the month end, and received
---   before it. A stock: never sum it over months.
--- * 766 rule (timestamps): on time when finished_at <= due_at + supplement_days (time waiting for
---   the citizen subtracted) and at most one supplement request; no due date is late. In progress
---   at the month end: overdue after more than one supplement request, with no due date, or once
---   due_at + supplement_days is before the month end; otherwise on time (not yet due).
--- * provincial rule (dates): finished_at::date <= due_at::date, no supplement adjustment; no due
---   date is on time; in progress at the month end: overdue when due before the month's last day.
+--   finished; 9/10 with no finishing time is left out of on-time counts.
+-- * in progress at month end: the dossier's state at the month's last instant from the status
+--   history (mart.dossier_month_end), whatever happened to it later. A stock: never sum it.
+-- * 766 rule (timestamps): on time when finished_at <= due_766 (due_at moved by the days waiting
+--   for the citizen, working days by default: mart.dossier_flags) and at most one supplement
+--   request; no due date is late. In progress at the month end: overdue after more than one
+--   supplement request, with no due date, or once due_766 is before the month end.
+-- * provincial rule (dates): finished_at::date <= due_at::date; no due date is on time; in
+--   progress at the month end: overdue when due before the month's last day.
+-- * no_due_date_counted: dossiers in the on-time denominators (finished, or in progress at the
+--   end) without an appointment date: on time provincially, late under 766 (DOMAIN §6.4).
 -- * a month not over yet is evaluated at mart.data_as_of (newest data), never at a future day.
 with dossiers as (
     select
         flags.*,
-        flags.received_at >= bounds.month as received,
+        flags.received_at >= bounds.month and not flags.not_accepted as received,
+        flags.received_at >= bounds.month and flags.not_accepted as not_accepted_in_month,
         flags.finished_at >= bounds.month and flags.finished_at < bounds.month_end as finished,
-        flags.timed and coalesce(flags.finished_at >= bounds.month_end, true) as open_at_end,
+        coalesce(state.in_progress, false) as open_at_end,
         -- Only counted for dossiers open at the month end: the rules for those in progress.
         mart.overdue_766(
             false, null, flags.late_766_regardless, flags.due_766, bounds.evaluated_at
@@ -30,11 +33,13 @@ with dossiers as (
         mart.overdue_provincial(false, null, flags.due_at, bounds.as_of) as overdue_provincial
     from mart.dossier_flags as flags
     cross join mart.month_bounds(%(month)s) as bounds
+    left join mart.dossier_month_end(%(month)s) as state
+        on flags.dossier_code = state.dossier_code
     where
         flags.received_at < bounds.month_end
         and (
             flags.received_at >= bounds.month or flags.finished_at >= bounds.month
-            or (flags.timed and flags.finished_at is null)
+            or state.in_progress
         )
 ),
 
@@ -63,7 +68,10 @@ counts as (
         count(*) filter (where open_at_end) as in_progress_at_month_end,
         count(*) filter (where open_at_end and overdue_766) as in_progress_overdue_766,
         count(*) filter (where open_at_end and overdue_provincial)
-            as in_progress_overdue_provincial
+            as in_progress_overdue_provincial,
+        count(*) filter (where not_accepted_in_month) as not_accepted_received,
+        count(*) filter (where (finished or open_at_end) and due_at is null)
+            as no_due_date_counted
     from dossiers
     group by province_code, agency_code
 ),

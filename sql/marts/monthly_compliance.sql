@@ -37,7 +37,9 @@ month_counts as (
         sum(e_result_finished) as e_result_finished,
         sum(in_progress_at_month_end) as in_progress_at_month_end,
         sum(in_progress_overdue_766) as in_progress_overdue_766,
-        sum(in_progress_overdue_provincial) as in_progress_overdue_provincial
+        sum(in_progress_overdue_provincial) as in_progress_overdue_provincial,
+        sum(not_accepted_received) as not_accepted_received,
+        sum(no_due_date_counted) as no_due_date_counted
     from agency
     group by province_code
 ),
@@ -45,7 +47,8 @@ month_counts as (
 year_dossiers as (
     select
         flags.*,
-        flags.received_at >= date_trunc('year', %(month)s::timestamp) as received,
+        flags.received_at >= date_trunc('year', %(month)s::timestamp) and not flags.not_accepted
+            as received,
         flags.finished_at >= date_trunc('year', %(month)s::timestamp)
         and flags.finished_at < %(month)s::date + interval '1 month' as finished
     from mart.dossier_flags as flags

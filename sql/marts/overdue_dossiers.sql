@@ -1,36 +1,39 @@
 -- Overdue dossiers at the end of the month %(month)s, one row per dossier: finished late during
--- the month, or still in progress past the due time at its end. as_of is the month's last day,
--- or the date of mart.data_as_of while the month is not over (never a future day).
--- * 766 rule, timestamps: late when finished after due_at + supplement_days, after more than
---   one supplement request, or with no due date; in progress: overdue once that due time is
---   before the month end (or the data's as-of instant).
+-- the month, or in progress at its end (its state then, from the status history:
+-- mart.dossier_month_end, whatever happened later) and past the due time. status is the status
+-- at the month end. as_of is the month's last day, or the date of mart.data_as_of while the
+-- month is not over (never a future day).
+-- * 766 rule, timestamps: late when finished after due_766 (due_at moved by the days waiting for
+--   the citizen, working days by default), after more than one supplement request, or with no
+--   due date; in progress: overdue once due_766 is before the month end (or the as-of instant).
 -- * provincial rule, dates: late when finished_at::date > due_at::date; no due date is never
 --   late; in progress: overdue when the due date is before as_of.
 -- A dossier is listed when either rule calls it overdue; both flags are kept.
--- days_overdue: calendar days from the due date to the finish date (or as_of), at least 0, null
--- without a due date; working_days_overdue: working days of ref.working_day in (due, end], null
--- outside the calendar. Bounds: mart.month_bounds; the rules: mart.overdue_766 and
--- mart.overdue_provincial, shared with mart.overdue_dossiers_current.
+-- days_overdue: calendar days from the due date (provincial) and days_overdue_766 from due_766
+-- to the finish date (or as_of), at least 0, null without a due date; working_days_overdue:
+-- working days of ref.working_day in (due, end]. Bounds: mart.month_bounds; the rules:
+-- mart.overdue_766 and mart.overdue_provincial, shared with mart.overdue_dossiers_current.
 with candidates as (
     select
         flags.*,
         bounds.as_of,
-        flags.finished_at < bounds.month_end as is_finished,
+        state.status_at_month_end,
+        not state.in_progress as is_finished,
         mart.overdue_766(
-            flags.finished_at < bounds.month_end, flags.on_time_766, flags.late_766_regardless,
+            not state.in_progress, flags.on_time_766, flags.late_766_regardless,
             flags.due_766, bounds.evaluated_at
         ) as overdue_766,
         mart.overdue_provincial(
-            flags.finished_at < bounds.month_end, flags.on_time_provincial, flags.due_at,
-            bounds.as_of
+            not state.in_progress, flags.on_time_provincial, flags.due_at, bounds.as_of
         ) as overdue_provincial,
         least(flags.finished_at::date, bounds.as_of) as end_day
     from mart.dossier_flags as flags
     cross join mart.month_bounds(%(month)s) as bounds
+    inner join mart.dossier_month_end(%(month)s) as state
+        on flags.dossier_code = state.dossier_code
     where
-        flags.timed
-        and flags.received_at < bounds.month_end
-        and coalesce(flags.finished_at >= bounds.month, true)
+        state.in_progress
+        or (flags.finished_at >= bounds.month and flags.finished_at < bounds.month_end)
 ),
 
 calendar as (
@@ -45,7 +48,7 @@ final as (
         candidates.dossier_code,
         %(month)s::date as month,
         candidates.as_of,
-        candidates.status,
+        candidates.status_at_month_end as status,
         candidates.overdue_766,
         candidates.overdue_provincial,
         mart.overdue_reason(candidates.supplement_count, candidates.due_at) as overdue_reason,
@@ -61,6 +64,8 @@ final as (
         candidates.due_at,
         candidates.supplement_count,
         candidates.supplement_days,
+        candidates.due_766,
+        mart.days_overdue(candidates.due_766, candidates.end_day) as days_overdue_766,
         candidates.province_code,
         unit.province_name,
         unit.province_code_2025,

@@ -1,9 +1,11 @@
 -- Refund problem cases for the month %(month)s (mart.payment_refund_issues, part 1 of 2; part 2
 -- is payment_refund_issues_payments.sql). Parameters come from ref.setting.
 -- * refund_pending_over_limit: a month-end snapshot, like the overdue dossiers: every refund
---   requested by the month end and still pending at it (status pending, or completed after it)
---   for more than refund_time_limit_days calendar days, counted to the month's last day (or to
---   the date of mart.data_as_of while the month is not over).
+--   requested by the month end and still pending at it (status pending, or completed after it,
+--   or failed after it: a failed refund leaves the stock at its failure time, completed_at, or
+--   the source's update time when none is given; DOMAIN §6.6) for more than
+--   refund_time_limit_days calendar days, counted to the month's last day (or to the date of
+--   mart.data_as_of while the month is not over).
 -- * manual_refund, refund_failed, refund_without_payment: refunds requested in the month; a
 --   refund's payment is the successful one with its transaction_id, or, when the refund names
 --   no transaction, the dossier's first successful payment.
@@ -17,9 +19,9 @@ refunds as (
         paid.amount as payment_amount,
         refund.requested_at >= bounds.month as requested_in_month,
         bounds.as_of - refund.requested_at::date as days_pending,
-        refund.status = 'pending'
-        or (refund.status = 'completed' and refund.completed_at >= bounds.month_end)
-            as pending_at_end,
+        mart.refund_pending_at(
+            refund.status, refund.completed_at, refund.source_updated_at, bounds.month_end
+        ) as pending_at_end,
         paid.transaction_id is null as no_payment,
         setting.value as limit_days
     from core.fact_refund as refund

@@ -1,10 +1,12 @@
 -- Payments and refunds per province (as recorded on the transaction) for the month %(month)s.
--- Payments count by paid_at (every attempt; amounts and the national-platform share over the
--- successful ones; steps over attempts with a known count, p90 interpolated). Refunds count by
+-- Payments count by paid_at (every attempt; amounts, the national-platform share and the steps
+-- over the successful ones, DOMAIN §6.7: failed and abandoned attempts have their own counts;
+-- steps over payments with a known count, p90 interpolated). Refunds count by
 -- requested_at, with their newest status; days to refund are calendar days, completed refunds.
 -- Stocks at the month end (never sum over months): refunds requested by then and still pending
--- at it. Over-limit and never-requested refunds are the month's cases in
--- mart.payment_refund_issues (rebuilt just before, same transaction). Amounts are VND.
+-- at it (mart.refund_pending_at: a failed refund leaves the stock when it fails). Over-limit
+-- and never-requested refunds are the month's cases in mart.payment_refund_issues (rebuilt
+-- just before, same transaction). Amounts are VND.
 with bounds as not materialized (
     select * from mart.month_bounds(%(month)s)
 ),
@@ -36,7 +38,7 @@ events as (
     from core.fact_refund, bounds
     where
         requested_at < bounds.month_end
-        and (status = 'pending' or (status = 'completed' and completed_at >= bounds.month_end))
+        and mart.refund_pending_at(status, completed_at, source_updated_at, bounds.month_end)
     union all
     select
         province_code, issue_code, null, null, coalesce(refund_amount, payment_amount), null, null
@@ -57,11 +59,12 @@ counts as (
             as amount_paid,
         count(*) filter (where source = 'payment' and status = 'success' and kind = 'national')
             as national_platform_payments,
-        coalesce(sum(steps) filter (where source = 'payment'), 0) as steps_total,
-        count(steps) filter (where source = 'payment') as steps_counted,
+        coalesce(sum(steps) filter (where source = 'payment' and status = 'success'), 0)
+            as steps_total,
+        count(steps) filter (where source = 'payment' and status = 'success') as steps_counted,
         round((
             percentile_cont(0.9) within group (order by steps)
-            filter (where source = 'payment')
+            filter (where source = 'payment' and status = 'success')
         )::numeric, 2) as steps_p90,
         count(*) filter (where source = 'refund') as refunds_required,
         count(*) filter (where source = 'refund' and kind = 'automatic') as refunds_automatic,

@@ -18,12 +18,13 @@ where is_weak
 order by month desc, province_name asc, rank_in_province asc;
 
 -- name: overdue_now_by_agency
+-- grouped by code: the name is a label (several units may share one, and a name may be missing)
 select
-    province_name, agency_name, overdue_kind, count(*) as dossiers,
-    round(avg(working_days_overdue), 1) as avg_working_days_late
+    province_name, agency_code, max(agency_name) as agency_name, overdue_kind,
+    count(*) as dossiers, round(avg(working_days_overdue), 1) as avg_working_days_late
 from mart.overdue_dossiers_current
 where overdue_766
-group by province_name, agency_name, overdue_kind
+group by province_name, agency_code, overdue_kind
 order by dossiers desc;
 
 -- name: index766_cross_check

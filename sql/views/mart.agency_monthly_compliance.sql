@@ -1,6 +1,8 @@
 -- mart.agency_monthly_counts with the rank among the province's agencies and the weak-unit flag:
 -- below the digitization target, or the 766 digitization or on-time rate falling in each of the
--- last three months (three consecutive earlier months must exist).
+-- last three months (three consecutive earlier months must exist). A unit that received fewer
+-- than ref.setting weak_min_dossiers dossiers in the month is 'too few dossiers', never weak
+-- (DOMAIN §6.5): one or two dossiers make any rate 0 or 100.
 create or replace view mart.agency_monthly_compliance as
 with trend as (
     select
@@ -36,7 +38,11 @@ flagged as (
             and on_time_rate_766_1 < on_time_rate_766_2
             and on_time_rate_766_2 < on_time_rate_766_3,
             false
-        ) as on_time_falling
+        ) as on_time_falling,
+        dossiers_received < (
+            select value from ref.setting
+            where name = 'weak_min_dossiers'
+        ) as too_few_dossiers
     from trend
 ),
 
@@ -58,8 +64,11 @@ final as (
         below_target,
         digitization_falling,
         on_time_falling,
-        below_target or digitization_falling or on_time_falling as is_weak,
-        nullif(concat_ws(
+        not too_few_dossiers and (below_target or digitization_falling or on_time_falling)
+            as is_weak,
+        case when too_few_dossiers then format(
+            'too few dossiers (%s received) to judge', dossiers_received
+        ) else nullif(concat_ws(
             '; ',
             case when below_target then format(
                 'digitization %s %% below the %s %% target',
@@ -73,7 +82,10 @@ final as (
                 when on_time_falling
                     then 'on-time rate (766) fell three months in a row'
             end
-        ), '') as weak_reason
+        ), '') end as weak_reason,
+        not_accepted_received,
+        no_due_date_counted,
+        too_few_dossiers
     from flagged
 )
 

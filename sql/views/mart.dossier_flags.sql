@@ -1,7 +1,17 @@
 -- One row per received dossier with the per-dossier flags the indicators count. Parameter-free:
 -- the marts evaluate them for a month, mart.overdue_dossiers_current at the data's as-of instant.
+-- due_766 (DOMAIN §6.2): the appointment date moved later by the days spent waiting for the
+-- citizen, in working days of ref.working_day (setting supplement_days_unit 'working', the same
+-- time of day) or calendar days ('calendar', and outside the calendar's years).
+-- not_accepted (status 3): never received, so out of every received count (DOMAIN §6.3).
 create or replace view mart.dossier_flags as
-with dossier as (
+with unit as (
+    select coalesce(max(text_value), 'working') as supplement_days_unit
+    from ref.setting
+    where name = 'supplement_days_unit'
+),
+
+dossier as (
     select
         fact.*,
         fact.status in (2, 4, 5, 6) or (
@@ -11,8 +21,19 @@ with dossier as (
         case
             when fact.status in (9, 10) then coalesce(fact.finished_at, fact.returned_at)
         end as finish_time,
-        fact.due_at + make_interval(days => fact.supplement_days) as due_766
+        coalesce(
+            shifted.day + fact.due_at::time,
+            fact.due_at + make_interval(days => fact.supplement_days)
+        ) as due_766
     from core.fact_dossier as fact
+    cross join unit
+    left join lateral (
+        select working.day
+        from ref.working_day as working
+        where working.is_working_day and working.day > fact.due_at::date
+        order by working.day
+        limit 1 offset greatest(fact.supplement_days - 1, 0)
+    ) as shifted on fact.supplement_days > 0 and unit.supplement_days_unit = 'working'
     where fact.received_at is not null
 ),
 
@@ -50,7 +71,8 @@ final as (
         finish_time is not null and supplement_count <= 1
         and coalesce(finish_time <= due_766, false) as on_time_766,
         finish_time is not null
-        and (due_at is null or finish_time::date <= due_at::date) as on_time_provincial
+        and (due_at is null or finish_time::date <= due_at::date) as on_time_provincial,
+        status = 3 as not_accepted
     from dossier
 )
 

@@ -32,6 +32,8 @@ T = dt.datetime(2025, 8, 20, 12, 0)  # newest source_updated_at: the data's as-o
 UPDATED = dt.datetime(2025, 8, 1)
 TARGET = Decimal("80.00")  # DOMAIN §4 digitization target (ref.target)
 LIMIT_DAYS, EXCESSIVE_STEPS, TOLERANCE = 15, 8, Decimal("0.5")  # ref.setting rows of 0003
+GRACE_DAYS = 15  # ref.setting refund_request_grace_days (0008)
+WORKING_DAYS = loader.working_day_set(loader.working_day_rows(dt.date(2023, 12, 1), dt.date(2025, 12, 31)))
 UNIT_2025 = {"30": "31", "31": "31", "27": "24", "46": "46", "11": "11"}  # DOMAIN §5
 MART_TABLES = ("agency_monthly_counts", "monthly_compliance", "overdue_dossiers",
                "payment_refund_issues", "payment_refund_summary", "index766_reconciliation",
@@ -134,6 +136,27 @@ def later_dossiers() -> list[dict]:
 
 def dossiers() -> list[dict]:
     return hai_duong_month() + falling_agency() + edge_dossiers() + later_dossiers()
+
+
+def ended_at(d: dict) -> dt.datetime | None:
+    """When a dossier reached its current status: its finishing time, or a day after receipt
+    for one ended without a result (3, 7, 8) or finished with no recorded time."""
+    if d["status"] in (2, 4, 5, 6):
+        return None
+    return finish_time(d) or d["received_at"] + dt.timedelta(days=1)
+
+
+def status_events(records: list[dict]) -> list[dict]:
+    """The status history: received (in its current status while in progress), then the end."""
+    out = []
+    for d in records:
+        if d["received_at"] is None:
+            continue
+        end = ended_at(d)
+        history = [(d["received_at"], 2), (end, d["status"])] if end else [(d["received_at"], d["status"])]
+        out += [dict(dossier_code=d["dossier_code"], status=status, event_at=at, batch_id="test")
+                for at, status in history]
+    return out
 
 
 def payment(tx, dossier_code, province, amount, paid_at, gateway="national", status="success",
@@ -269,7 +292,14 @@ def in_on_time_scope(d: dict) -> bool:
 
 
 def due_766(d: dict) -> dt.datetime | None:
-    return d["due_at"] + dt.timedelta(days=d["supplement_days"]) if d["due_at"] else None
+    """The due date moved by the waiting days, counted in working days (DOMAIN §6.2)."""
+    if d["due_at"] is None:
+        return None
+    day, left = d["due_at"].date(), d["supplement_days"]
+    while left:
+        day += dt.timedelta(days=1)
+        left -= day in WORKING_DAYS
+    return dt.datetime.combine(day, d["due_at"].time())
 
 
 def on_time_766(d: dict) -> bool:
@@ -295,7 +325,7 @@ def digitized_766(d: dict) -> bool:
 
 def states(d: dict, p: Period) -> tuple[bool, bool, bool]:
     """(received in the period, finished in it, open at its end)."""
-    received = p.start <= d["received_at"] < p.end
+    received = p.start <= d["received_at"] < p.end and d["status"] != 3  # 3: never received
     finish = finish_time(d)
     finished = finish is not None and p.start <= finish < p.end
     still_open = in_on_time_scope(d) and d["received_at"] < p.end and (finish is None or finish >= p.end)
@@ -304,7 +334,7 @@ def states(d: dict, p: Period) -> tuple[bool, bool, bool]:
 
 def measures(d: dict, p: Period) -> dict[str, bool] | None:
     recv, fin, still_open = states(d, p)
-    if not (recv or fin or still_open):
+    if not (recv or fin or still_open or p.start <= d["received_at"] < p.end):
         return None
     synced, comp, paper = d["synced_to_portal"], d["components_digitized"], d["requires_paper_result"]
     return {
@@ -327,10 +357,13 @@ def measures(d: dict, p: Period) -> dict[str, bool] | None:
         "in_progress_at_month_end": still_open,
         "in_progress_overdue_766": still_open and open_overdue_766(d, p.at),
         "in_progress_overdue_provincial": still_open and open_overdue_provincial(d, p.day),
+        "not_accepted_received": p.start <= d["received_at"] < p.end and d["status"] == 3,
+        "no_due_date_counted": (fin or still_open) and d["due_at"] is None,
     }
 
 
 COUNTS = list(measures(dossier("x", "30", D(2024, 1, 1)), Period(dt.date(2024, 1, 1))))
+NEW_COUNTS = ("not_accepted_received", "no_due_date_counted")  # not in the 2025-unit views
 FLOWS = [c for c in COUNTS if c not in ("in_progress_at_month_end", "in_progress_overdue_766",
                                          "in_progress_overdue_provincial")]
 YTD = ["dossiers_received", "synced_received", "digitized_766", "digitized_provincial",
@@ -484,11 +517,14 @@ def expected_overdue_now(records: list[dict], calendar: set) -> list[dict]:
 
 
 def pending_at(r: dict, end: dt.datetime) -> bool:
-    return r["status"] == "pending" or (r["status"] == "completed" and r["completed_at"] >= end)
+    """A failed refund leaves the stock when it failed (no time given: the source's update)."""
+    return r["status"] == "pending" or (r["status"] == "completed" and r["completed_at"] >= end) or (
+        r["status"] == "failed" and (r["completed_at"] or r["source_updated_at"]) >= end)
 
 
 def expected_issues(dossier_rows, payment_rows, refund_rows) -> list[dict]:
     status = {d["dossier_code"]: d["status"] for d in dossier_rows}
+    ended = {d["dossier_code"]: ended_at(d) for d in dossier_rows if d["received_at"]}
     paid = {p["transaction_id"]: p for p in payment_rows if p["status"] == "success"}
     first_paid = {}  # a refund naming no transaction belongs to the dossier's first payment
     for p in sorted(paid.values(), key=lambda p: p["paid_at"], reverse=True):
@@ -518,9 +554,10 @@ def expected_issues(dossier_rows, payment_rows, refund_rows) -> list[dict]:
             base = dict(month=month, case_id=pay["transaction_id"], refund_amount=None,
                         province_code=pay["province_code"],
                         payment_amount=pay["amount"], days_pending=None)
-            if pay["status"] == "success" and status.get(pay["dossier_code"]) in (3, 7, 8) and not refunded:
+            if pay["status"] == "success" and status.get(pay["dossier_code"]) in (3, 7, 8) and not refunded \
+                    and ended[pay["dossier_code"]] + dt.timedelta(days=GRACE_DAYS) <= T:
                 out.append({**base, "issue_code": "refund_never_requested"})
-            if pay["steps"] is not None and pay["steps"] >= EXCESSIVE_STEPS:
+            if pay["status"] == "success" and pay["steps"] is not None and pay["steps"] >= EXCESSIVE_STEPS:
                 out.append({**base, "issue_code": "excessive_steps"})
     return out
 
@@ -546,7 +583,7 @@ def expected_summary(payment_rows, refund_rows, issues) -> dict[tuple, dict]:
 
 def summary_row(pays, asked, pending, cases) -> dict:
     ok = [x for x in pays if x["status"] == "success"]
-    steps = [x["steps"] for x in pays if x["steps"] is not None]
+    steps = [x["steps"] for x in ok if x["steps"] is not None]  # successful payments only
     done = [x for x in asked if x["status"] == "completed"]
     over = [i for i in cases if i["issue_code"] == "refund_pending_over_limit"]
     never = [i for i in cases if i["issue_code"] == "refund_never_requested"]
@@ -677,6 +714,7 @@ def mart_url(server_url):
         with psycopg.connect(url) as conn:
             loader.load_reference(conn)
             for table, rows in {**REFERENCE, "core.fact_dossier": dossiers(),
+                                "core.fact_dossier_status_event": status_events(dossiers()),
                                 "core.fact_payment": payments(), "core.fact_refund": refunds(),
                                 "core.fact_index766_snapshot": snapshots()}.items():
                 insert(conn, table, rows)
@@ -862,7 +900,8 @@ def test_2025_unit_views_re_aggregate_the_counts(db) -> None:
     actual = keyed(rows(db, "select * from mart.monthly_compliance_by_2025_unit"),
                    "province_code_2025", "month")
     ytd = [f"{c}_ytd" for c in YTD]
-    assert_matches(actual, expected, [*COUNTS, *ytd, *RATES, *RATES_YTD, "digitization_rank",
+    counts = [c for c in COUNTS if c not in NEW_COUNTS]
+    assert_matches(actual, expected, [*counts, *ytd, *RATES, *RATES_YTD, "digitization_rank",
                                       "digitization_rank_ytd"])
     june = actual[("31", dt.date(2025, 6, 1))]
     assert june["dossiers_received"] == 3 and june["province_name_2025"] == "Hải Phòng"  # M1-M3

@@ -87,7 +87,8 @@ def expected_monthly() -> pd.DataFrame:
         records = pd.DataFrame(data.records)
         frames.append(records.sort_values("source_updated_at").drop_duplicates("dossier_code", keep="last"))
     latest = pd.concat(frames, ignore_index=True)
-    latest = latest[latest.received_at.notna()]
+    # not accepted (status 3) was never received: out of every received count (DOMAIN §6.3)
+    latest = latest[latest.received_at.notna() & (latest.status != 3)]
     paper_done = latest.requires_paper_result.astype(bool) & latest.status.isin([9, 10])
     latest["digitized"] = (
         latest.synced_to_portal.astype(bool)

@@ -26,9 +26,10 @@ MONTHLY_MARTS: dict[str, tuple[str, ...]] = {
     # group and metric rows first; the 100-point totals sum them
     "mart.index766_scorecard": ("marts/index766_scorecard.sql", "marts/index766_scorecard_totals.sql"),
 }
-# ref.setting rows the mart SQL reads (inserted by migration 0003).
+# ref.setting rows the mart SQL reads (inserted by migrations 0003, 0005 and 0008).
 REQUIRED_SETTINGS = ("refund_time_limit_days", "payment_excessive_steps", "reconciliation_tolerance_pp",
-                     "index766_score_tolerance")
+                     "index766_score_tolerance", "supplement_days_unit", "weak_min_dossiers",
+                     "refund_request_grace_days")
 
 
 def _columns(conn: psycopg.Connection, table: str) -> list[str]:
@@ -45,12 +46,14 @@ def _columns(conn: psycopg.Connection, table: str) -> list[str]:
 def check_settings(conn: psycopg.Connection) -> None:
     """Fail with the missing names rather than build marts that silently flag nothing."""
     found = {r[0] for r in conn.execute(
-        "select name from ref.setting where name = any(%s) and value is not null",
+        "select name from ref.setting where name = any(%s) "
+        "and coalesce(value::text, text_value) is not null",
         (list(REQUIRED_SETTINGS),),
     ).fetchall()}
     missing = sorted(set(REQUIRED_SETTINGS) - found)
     if missing:
-        raise ValueError(f"ref.setting lacks {', '.join(missing)}: run `tthc migrate` (revision 0003)")
+        raise ValueError(f"ref.setting lacks {', '.join(missing)}: "
+                         "run `tthc migrate` (revisions 0003, 0005, 0008)")
 
 
 def _rebuild_table(conn: psycopg.Connection, table: str, month: dt.date) -> int:

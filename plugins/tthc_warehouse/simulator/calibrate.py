@@ -45,9 +45,26 @@ def violates_766(d: Dossier) -> bool:
     return not (d.components_digitized and (not paper_finished or d.result_digitized))
 
 
+def counted_synced(d: Dossier) -> bool:
+    """In the 766 denominator: synced and received (not accepted, status 3, never was)."""
+    return d.role == "synced" and d.status != 3
+
+
+def fit_denominator(rng: random.Random, dossiers: list[Dossier], target: Decimal) -> None:
+    """Mark a few synced dossiers unsynced until their count admits ``target`` exactly: the
+    not-accepted ones drawn among them leave the planned count."""
+    synced = [d for d in dossiers if counted_synced(d)]
+    n = len(synced)
+    while n > 1 and numerator_for(target, n) is None:
+        n -= 1
+    for d in rng.sample(synced, len(synced) - n):
+        d.role = "unsynced"
+
+
 def assign_digitization(rng: random.Random, dossiers: list[Dossier], profile: Profile) -> int:
     """Set components/result flags so that exactly k synced dossiers pass; returns k."""
-    synced = [i for i, d in enumerate(dossiers) if d.role == "synced"]
+    fit_denominator(rng, dossiers, profile.target_766)
+    synced = [i for i, d in enumerate(dossiers) if counted_synced(d)]
     k = numerator_for(profile.target_766, len(synced))
     if k is None:
         raise ValueError(f"{profile.code}: {len(synced)} synced dossiers cannot reach the target")
@@ -91,8 +108,8 @@ def rates_from_records(records: Iterable[dict[str, Any]], start: Any, end: Any) 
         seen = latest.get(r["dossier_code"])
         if seen is None or r["source_updated_at"] > seen["source_updated_at"]:
             latest[r["dossier_code"]] = r
-    received = [r for r in latest.values()
-                if r["received_at"] is not None and start <= r["received_at"] < end]
+    received = [r for r in latest.values() if r["received_at"] is not None
+                and start <= r["received_at"] < end and r["status"] != 3]
     synced = [r for r in received if r["synced_to_portal"]]
     ok = [r for r in synced if r["components_digitized"] and (
         not (r["requires_paper_result"] and r["status"] in FINISHED) or r["result_digitized"])]

@@ -46,9 +46,9 @@ def _counts(dossiers: list[Dossier], month: dt.date, cutoff: dt.datetime) -> dic
     out: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     for d in dossiers:
         at = d.received_at
-        if d.role != "synced" or at is None or at >= cutoff or (at.year, at.month) != (
-                month.year, month.month):
-            continue
+        if d.role != "synced" or d.status == 3 or at is None or at >= cutoff or (
+                at.year, at.month) != (month.year, month.month):
+            continue  # not accepted (3) was never received (DOMAIN §6.3)
         row = out[d.receiving.code]  # components are digitized at the desk that receives
         row[0] += 1
         row[1] += not violates_766(d)

@@ -37,7 +37,8 @@ def unit_counts(dossiers: list[Dossier], month: dt.date, cutoff: dt.datetime
     out: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(FIELDS, 0))
     for d in dossiers:
         at = d.received_at
-        if at is None or at >= cutoff or (at.year, at.month) != (month.year, month.month):
+        if at is None or at >= cutoff or (at.year, at.month) != (month.year, month.month) \
+                or d.status == 3:  # not accepted: never received (DOMAIN §6.3)
             continue
         row = out[d.receiving.code]
         row["all_received"] += 1

@@ -70,7 +70,8 @@ def _read_dossiers(inbox: Path, feed) -> tuple[pd.DataFrame, list[dict]]:
 def _rates_from_rows(rows: pd.DataFrame) -> tuple[Decimal, Decimal]:
     """(766 rate, provincial rate) with the warehouse's rules: newest source_updated_at wins."""
     latest = rows.sort_values("source_updated_at").drop_duplicates("dossier_code", keep="last")
-    received = latest[(latest.received_at >= START) & (latest.received_at < END)]
+    # not accepted (status 3) was never received: out of every received count (DOMAIN §6.3)
+    received = latest[(latest.received_at >= START) & (latest.received_at < END) & (latest.status != 3)]
     synced = received[received.synced_to_portal.fillna(True)]
     paper_done = synced.requires_paper_result.fillna(False) & synced.status.isin([9, 10])
     ok = synced.components_digitized.fillna(False) & (
