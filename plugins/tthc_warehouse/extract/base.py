@@ -31,6 +31,10 @@ class SourceError(Exception):
     """A source or file that cannot be read at all (the whole batch fails, with this message)."""
 
 
+class TransientSourceError(SourceError):
+    """The source is unreachable for now (retries exhausted on 5xx, timeouts): the task retries."""
+
+
 class MissingColumnError(SourceError):
     def __init__(self, file: str, columns: list[str]):
         self.file = file

@@ -28,7 +28,7 @@ from typing import Any
 
 import pandas as pd
 
-from tthc_warehouse.extract.base import CHUNK_ROWS, ROW_COLUMN, SourceError
+from tthc_warehouse.extract.base import CHUNK_ROWS, ROW_COLUMN, SourceError, TransientSourceError
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,10 @@ EXTRA_FIELDS: dict[str, type] = {"token": str, "page_size": int, "timeout": floa
 
 class HttpSourceError(SourceError):
     """The feed cannot be landed: a refused response, or retries exhausted (names URL and page)."""
+
+
+class HttpUnavailable(HttpSourceError, TransientSourceError):
+    """Retries on 5xx, timeouts or refused connections ran out: worth another try later."""
 
 
 class _Transient(Exception):
@@ -206,11 +210,12 @@ def _fetch_with_retries(feed: HttpFeed, url: str, page: int, sleep: Callable[[fl
                         feed.scrub(str(last)), attempt + 1, feed.max_retries, delay)
             sleep(delay)
     raise _failure(feed, url, page, f"gave up after {feed.max_retries + 1} attempt(s); "
-                                    f"last error: {last}")
+                                    f"last error: {last}", HttpUnavailable)
 
 
-def _failure(feed: HttpFeed, url: str, page: int, problem: str) -> HttpSourceError:
-    return HttpSourceError(feed.scrub(f"page {page} of {redact_url(url)}: {problem}"))
+def _failure(feed: HttpFeed, url: str, page: int, problem: str,
+             kind: type[HttpSourceError] = HttpSourceError) -> HttpSourceError:
+    return kind(feed.scrub(f"page {page} of {redact_url(url)}: {problem}"))
 
 
 def _fetch_once(feed: HttpFeed, url: str, page: int) -> tuple[bytes, int]:
