@@ -142,3 +142,12 @@ def quarantine(db: psycopg.Connection, prefix: str) -> dict[str, str]:
                       "where raw::text like %s", (f"%{prefix}%",)).fetchall()
     db.commit()
     return {r[0]: r[1] for r in rows}
+
+
+def quarantine_of(db: psycopg.Connection, batch_id: str) -> dict[int, str]:
+    """A batch's quarantined rows: row number -> every reason given for it."""
+    rows = db.execute("select row_number, string_agg(expectation || ': ' || reason, ' | ') "
+                      "from quarantine.rejected_row where batch_id = %s group by row_number",
+                      (batch_id,)).fetchall()
+    db.commit()
+    return dict(rows)

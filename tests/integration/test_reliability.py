@@ -154,3 +154,41 @@ def test_the_loader_has_only_the_privileges_the_pipeline_uses(warehouse, login, 
     with pytest.raises(psycopg.OperationalError, match="permission denied for database"):
         psycopg.connect(stranger).close()
     psycopg.connect(login("bi_reader")).close()
+
+
+def test_malformed_lines_and_foreign_amounts_are_quarantined_and_the_rest_published(inbox, warehouse,
+                                                                                  db) -> None:
+    """Defects 3 and 4: extra field, NUL byte, over-long key, another locale's amount, a cut last line."""
+    day = "2025-02-07"
+    rows = [harness.good("M-OK-1", "01", day), harness.good("M-EXTRA", "01", day),
+            harness.good("M-NUL", "01", day, procedure_name="a\x00b"),
+            harness.good("M-" + "L" * 300, "01", day), harness.good("M-EN", "01", day, fee_amount="1,234.5"),
+            harness.good("M-OK-2", "01", day), harness.good("M-CUT", "01", day, fee_amount="150.000")]
+    header = [*(h for h in harness.HEADER if h != "fee_amount"), "procedure_name", "fee_amount"]
+    path = harness.write_day(inbox, "01", day, rows, header=header)
+    lines = path.read_text(encoding="utf-8").split("\n")
+    lines[2] = lines[2] + ",surplus"  # M-EXTRA: one field too many
+    path.write_text("\n".join(lines).rstrip("\n")[:-4], encoding="utf-8")  # "150.000" cut to "150"
+    steps = harness.Steps(warehouse, "01", day)
+    assert steps.all()["rows_published"] == 2
+    assert harness.core_codes(db, "M-") == {"M-OK-1", "M-OK-2"}
+    reasons = harness.quarantine_of(db, steps.batch_id)
+    assert "expected 12 fields, saw 13" in reasons[3] and "ends inside this record" in reasons[8]
+    assert "NUL byte" in reasons[4] and "value_lengths" in reasons[5] and "1.234.567" in reasons[6]
+    row = harness.batch_row(db, steps.batch_id)
+    assert (row["rows_read"], row["rows_quarantined"], row["rows_published"]) == (7, 5, 2)
+
+
+def test_a_dossier_may_not_change_province(inbox, warehouse, db) -> None:
+    """Defect 3: a key seen in another province is quarantined naming both; core keeps the first."""
+    day = "2025-02-10"
+    harness.write_day(inbox, "01", day, [harness.good("P-1", "01", day)])
+    harness.Steps(warehouse, "01", day).all()
+    later = harness.good("P-1", "79", day, source_updated_at=f"{day} 12:00:00", status="10")
+    harness.write_day(inbox, "79", day, [later, harness.good("P-2", "79", day)])
+    steps = harness.Steps(warehouse, "79", day)
+    assert steps.all()["rows_published"] == 1
+    province = db.execute("select province_code, status from core.fact_dossier where dossier_code = 'P-1'")
+    assert province.fetchone() == ("01", 4)
+    reason = harness.quarantine_of(db, steps.batch_id)[2]
+    assert "dossier_code P-1 is province 01 in core; this feed is province 79" in reason
