@@ -192,3 +192,21 @@ def test_a_dossier_may_not_change_province(inbox, warehouse, db) -> None:
     assert province.fetchone() == ("01", 4)
     reason = harness.quarantine_of(db, steps.batch_id)[2]
     assert "dossier_code P-1 is province 01 in core; this feed is province 79" in reason
+
+
+def test_the_pipeline_login_made_by_migrate_is_a_plain_member_of_the_loader(warehouse_url) -> None:
+    """Defect 1: the compose stack's tasks logged in as the server's superuser."""
+    from tthc_warehouse.db import migrate
+
+    name = f"tthc_test_etl_{uuid.uuid4().hex[:8]}"
+    try:
+        migrate.ensure_pipeline_login(warehouse_url, name, "s3cret")
+        migrate.ensure_pipeline_login(warehouse_url, name, "s3cret")  # idempotent
+        with psycopg.connect(warehouse_url) as conn:
+            row = conn.execute("select rolsuper, rolcreaterole, rolcreatedb, pg_has_role(%s, 'tthc_loader', "
+                               "'member'), pg_has_role(%s, 'tthc_owner', 'member') from pg_roles "
+                               "where rolname = %s", (name, name, name)).fetchone()
+        assert row == (False, False, False, True, False)
+    finally:
+        with psycopg.connect(warehouse_url, autocommit=True) as conn:
+            conn.execute(sql.SQL("drop role if exists {}").format(sql.Identifier(name)))
