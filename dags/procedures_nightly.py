@@ -90,7 +90,8 @@ def publish(validated: dict) -> dict:
 
     _label(validated)
     source = resources.source(validated["province_code"], validated["entity"])
-    result = nightly.publish_batch(validated, warehouse=resources.warehouse(), source_label=source.label)
+    result = fail_fast_on_bad_data(nightly.publish_batch)(validated, warehouse=resources.warehouse(),
+                                                          source_label=source.label)
     event = get_current_context()["outlet_events"][CORE_ASSETS[validated["entity"]]]
     event.extra = {"months": result["months_touched"], "rows": result["rows_published"],
                    "province_code": validated["province_code"], "batch_id": result["batch_id"]}

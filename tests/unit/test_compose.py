@@ -368,3 +368,17 @@ def test_env_example_holds_placeholders_only_and_env_is_ignored():
         assert match.group("password") == ENV_MARK  # built from WAREHOUSE_PASSWORD, not repeated
     ignored = (ROOT / ".gitignore").read_text(encoding="utf-8").split()
     assert ".env" in ignored
+
+
+def test_tasks_log_in_without_superuser_and_only_the_migration_uses_the_admin(compose, services):
+    """Issue 10, defect 1: the tasks' login was the warehouse container's superuser."""
+    env = services["warehouse"]["environment"]
+    assert "WAREHOUSE_ADMIN_USER" in env["POSTGRES_USER"] and "WAREHOUSE_USER" not in env["POSTGRES_USER"]
+    migrate = services["warehouse-migrate"]
+    command = " ".join(migrate["command"])
+    assert "AIRFLOW_CONN_WAREHOUSE=\"$$AIRFLOW_CONN_WAREHOUSE_ADMIN\" tthc migrate" in command
+    assert "WAREHOUSE_USER" in migrate["environment"]["TTHC_PIPELINE_LOGIN"]
+    for name in ("airflow-worker", "airflow-scheduler"):
+        assert "ADMIN" not in str(services[name].get("environment", {}).get("AIRFLOW_CONN_WAREHOUSE", ""))
+    env_example = (ROOT / ".env.example").read_text(encoding="utf-8")
+    assert "WAREHOUSE_ADMIN_PASSWORD=" in env_example and "AIRFLOW_CONN_WAREHOUSE_ADMIN=" in env_example

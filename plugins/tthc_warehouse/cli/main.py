@@ -23,6 +23,9 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     with owner.connect() as conn:
         counts = loader.load_reference(conn)
         conn.commit()
+    if os.environ.get("TTHC_PIPELINE_LOGIN"):  # the compose stack: tasks log in with this one
+        migrate.ensure_pipeline_login(owner.url, os.environ["TTHC_PIPELINE_LOGIN"],
+                                      os.environ.get("TTHC_PIPELINE_PASSWORD"))
     print(
         f"warehouse {owner.redacted} at revision {migrate.current(owner.url)}; "
         + ", ".join(f"{t} {n} rows" for t, n in counts.items())

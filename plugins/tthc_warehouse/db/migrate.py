@@ -42,3 +42,20 @@ def current(url: str) -> str | None:
         revision = MigrationContext.configure(connection).get_current_revision()
     engine.dispose()
     return revision
+
+
+def ensure_pipeline_login(url: str, login: str, password: str | None) -> None:
+    """The pipeline's login: not a superuser, no CREATEDB/CREATEROLE, a member of tthc_loader only.
+
+    Run by the owner login after the migrations (``tthc migrate`` with ``TTHC_PIPELINE_LOGIN``),
+    so the login the tasks use can never do more than the loader role.
+    """
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        exists = conn.execute("select 1 from pg_roles where rolname = %s", (login,)).fetchone()
+        verb = sql.SQL("alter" if exists else "create")
+        conn.execute(sql.SQL("{} role {} login nosuperuser nocreatedb nocreaterole noreplication nobypassrls "
+                             "password {}").format(verb, sql.Identifier(login), sql.Literal(password)))
+        conn.execute(sql.SQL("grant tthc_loader to {}").format(sql.Identifier(login)))

@@ -19,12 +19,16 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from tthc_warehouse.load.formats import ValueFormat
+
 if TYPE_CHECKING:
     from tthc_warehouse.extract.feeds import EntityFeed
     from tthc_warehouse.extract.landing import Landed
 
 CHUNK_ROWS = 50_000
 ROW_COLUMN = "_row"
+# Set (to what is wrong) on a record the reader could not split into fields; normalize quarantines it.
+MALFORMED_COLUMN = "_malformed"
 
 
 class SourceError(Exception):
@@ -35,7 +39,7 @@ class MissingColumnError(SourceError):
     def __init__(self, file: str, columns: list[str]):
         self.file = file
         self.columns = columns
-        super().__init__(f"{file}: required column(s) missing: {', '.join(columns)}")
+        super().__init__(f"{file}: column(s) the feed's mapping expects are missing: {', '.join(columns)}")
 
 
 class Source(ABC):
@@ -50,6 +54,27 @@ class Source(ABC):
     def label(self) -> str:
         """Names the source in ``ops`` and in messages (never carries credentials)."""
         return self.feed.source
+
+    @property
+    def value_format(self) -> ValueFormat:
+        """The feed's declared number and date styles; defaults per format (JSON: integers, ISO)."""
+        json_like = self.feed.format in ("jsonl", "http", "dvcqg")
+        return ValueFormat(numbers=self.feed.options.get("numbers", "json" if json_like else "vi"),
+                           dates=self.feed.options.get("dates", "vi"))
+
+    def expected_columns(self, mapping: dict[str, str]) -> list[str]:
+        """Columns a file must have: the required ones and every one the feed's mapping names.
+
+        A mapped column the file lacks is an error, not a column of defaults (a renamed
+        ``components_digitized`` once took a province's digitization rate to 0 %).
+        ``columns: all`` asks the same of a feed with canonical headers.
+        """
+        from tthc_warehouse.contract import ENTITIES
+
+        entity = ENTITIES[self.feed.entity]
+        every = entity.column_names if self.feed.options.get("columns") == "all" else []
+        wanted = set(entity.required) | set(mapping.values()) | set(every)
+        return [c for c in entity.column_names if c in wanted]
 
     @abstractmethod
     def land(self, start: dt.datetime, end: dt.datetime, target: Path) -> Landed:

@@ -6,7 +6,10 @@ import codecs
 import csv
 import datetime as dt
 import json
+import logging
+import re
 import unicodedata
+import warnings
 from collections.abc import Iterator
 from itertools import islice
 from pathlib import Path
@@ -14,7 +17,15 @@ from pathlib import Path
 import pandas as pd
 
 from tthc_warehouse.contract import ENTITIES
-from tthc_warehouse.extract.base import CHUNK_ROWS, ROW_COLUMN, MissingColumnError, SourceError
+from tthc_warehouse.extract.base import (
+    CHUNK_ROWS,
+    MALFORMED_COLUMN,
+    ROW_COLUMN,
+    MissingColumnError,
+    SourceError,
+)
+
+log = logging.getLogger(__name__)
 
 SNIFF_BYTES = 64 * 1024
 # A canonical column name is always accepted as its own header, whatever the mapping says.
@@ -33,6 +44,10 @@ def map_headers(
     wanted = {header_key(name): name for name in CANONICAL_COLUMNS}
     wanted.update({header_key(src): canon for src, canon in mapping.items()})
     found = {h: wanted[header_key(h)] for h in headers if header_key(h) in wanted}
+    unknown = [h for h in headers if header_key(h) not in wanted]
+    if unknown:  # a renamed column shows up here before its absence shows in the figures
+        log.warning("%s: header(s) not in the feed's mapping, ignored: %s", file,
+                    ", ".join(map(str, unknown)))
     missing = [c for c in required if c not in found.values()]
     if missing:
         names = {canon: src for src, canon in mapping.items()}
@@ -64,9 +79,9 @@ def detect_delimiter(text: str, declared: str | None = None) -> str:
         return ","
 
 
-def _finish(frame: pd.DataFrame, columns: dict[str, str], first_row: int) -> pd.DataFrame:
+def _finish(frame: pd.DataFrame, columns: dict[str, str], rows: list[int]) -> pd.DataFrame:
     frame = frame[list(columns)].rename(columns=columns)
-    frame.insert(0, ROW_COLUMN, range(first_row, first_row + len(frame)))
+    frame.insert(0, ROW_COLUMN, rows)
     return frame
 
 
@@ -79,37 +94,84 @@ def read_csv(
     encoding: str | None = None,
     chunk_rows: int = CHUNK_ROWS,
 ) -> Iterator[pd.DataFrame]:
-    """Chunks of raw strings; row numbers are file lines (the header is line 1)."""
+    """Chunks of raw strings; row numbers are file lines (the header is line 1).
+
+    A line with more fields than the header, and a last line the file ends inside (no line
+    break after it: it may be cut), come out as malformed records; the other rows go on.
+    """
     with path.open("rb") as fh:
         sample = fh.read(SNIFF_BYTES)
     encoding = detect_encoding(sample, encoding)
-    head = sample.decode(encoding, errors="replace")
-    sep = detect_delimiter(head, delimiter)
+    sep = detect_delimiter(sample.decode(encoding, errors="replace"), delimiter)
     try:
-        reader = pd.read_csv(
-            path,
-            sep=sep,
-            encoding=encoding,
-            dtype=str,
-            keep_default_na=False,
-            chunksize=chunk_rows,
-            encoding_errors="strict",
-        )
-        line = 2
-        columns: dict[str, str] | None = None
-        for chunk in reader:
-            headers = [unicodedata.normalize("NFC", h) for h in chunk.columns]
-            chunk.columns = headers
-            columns = columns or map_headers(path.name, headers, mapping, required)
-            yield _finish(chunk, columns, line)
-            line += len(chunk)
-        if columns is None:  # header only: still check the columns
-            headers = pd.read_csv(path, sep=sep, encoding=encoding, nrows=0).columns
-            map_headers(
-                path.name, [unicodedata.normalize("NFC", h) for h in headers], mapping, required
-            )
+        headers = [unicodedata.normalize("NFC", h) for h in
+                   pd.read_csv(path, sep=sep, encoding=encoding, nrows=0, dtype=str).columns]
+        columns = map_headers(path.name, headers, mapping, required)
+        reader = pd.read_csv(path, sep=sep, encoding=encoding, dtype=str, keep_default_na=False,
+                             chunksize=chunk_rows, encoding_errors="strict", on_bad_lines="warn")
+        yield from _csv_chunks(path, reader, columns)
     except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise SourceError(f"{path.name}: cannot read as CSV ({encoding}, {sep!r}): {exc}") from exc
+
+
+def _csv_chunks(path: Path, reader, columns: dict[str, str]) -> Iterator[pd.DataFrame]:
+    """Mapped chunks numbered by file line (skipped lines left out), then the malformed lines."""
+    line, skipped, pending = 2, {}, None
+    chunks = iter(reader)
+    while True:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", pd.errors.ParserWarning)
+            chunk = next(chunks, None)
+        skipped.update(_skipped_lines(caught))
+        if chunk is None:
+            break
+        chunk.columns = [unicodedata.normalize("NFC", h) for h in chunk.columns]
+        numbers = _numbers(line, len(chunk), skipped)
+        line = numbers[-1] + 1 if numbers else line
+        if pending is not None:
+            yield pending
+        pending = _finish(chunk, columns, numbers)
+    if pending is not None and _ends_mid_record(path):
+        pending.loc[pending.index[-1], MALFORMED_COLUMN] = (
+            "the file ends inside this record (no line break after it): it may be cut")
+    if pending is not None:
+        yield pending
+    if skipped:
+        yield _malformed_frame(columns.values(), skipped)
+
+
+def _skipped_lines(caught: list[warnings.WarningMessage]) -> dict[int, str]:
+    """Lines pandas skipped -> why (``Skipping line 7: expected 11 fields, saw 12``)."""
+    found = {}
+    for warning in caught:
+        for match in re.finditer(r"Skipping line (\d+): (.+)", str(warning.message)):
+            found[int(match.group(1))] = f"{match.group(2).strip()} (a delimiter inside an unquoted value?)"
+    return found
+
+
+def _numbers(first: int, count: int, skipped: dict[int, str]) -> list[int]:
+    numbers, line = [], first
+    while len(numbers) < count:
+        if line not in skipped:
+            numbers.append(line)
+        line += 1
+    return numbers
+
+
+def _ends_mid_record(path: Path) -> bool:
+    with path.open("rb") as fh:
+        fh.seek(0, 2)
+        if fh.tell() == 0:
+            return False
+        fh.seek(-1, 2)
+        return fh.read(1) not in (b"\n", b"\r")
+
+
+def _malformed_frame(columns, problems: dict[int, str]) -> pd.DataFrame:
+    frame = pd.DataFrame({c: [None] * len(problems) for c in columns}, dtype=object)
+    frame.insert(0, ROW_COLUMN, sorted(problems))
+    frame[MALFORMED_COLUMN] = [problems[n] for n in sorted(problems)]
+    return frame
 
 
 def _cell_text(value: object) -> str | None:
@@ -150,14 +212,15 @@ def read_xlsx(
         frame = pd.DataFrame(
             [[_cell_text(v) for v in r] for r in batch], columns=headers, dtype=object
         )
-        yield _finish(frame, columns, row)
+        yield _finish(frame, columns, list(range(row, row + len(batch))))
         row += len(batch)
 
 
 def read_jsonl(
     path: Path, mapping: dict[str, str], required: list[str], *, chunk_rows: int = CHUNK_ROWS
 ) -> Iterator[pd.DataFrame]:
-    """One JSON object per line; row numbers are line numbers. A bad line fails the file."""
+    """One JSON object per line; row numbers are line numbers. A line that is not a JSON object
+    (broken, or cut at the end of the file) is a malformed record; the other lines go on."""
     with path.open(encoding="utf-8-sig") as fh:
         line_no = 0
         while lines := list(islice(fh, chunk_rows)):
@@ -174,9 +237,9 @@ def _json_record(path: Path, line_no: int, text: str) -> dict:
     try:
         record = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise SourceError(f"{path.name}: line {line_no} is not valid JSON: {exc.msg}") from exc
+        return {ROW_COLUMN: line_no, MALFORMED_COLUMN: f"not valid JSON: {exc.msg} at column {exc.colno}"}
     if not isinstance(record, dict):
-        raise SourceError(f"{path.name}: line {line_no} is not a JSON object")
+        return {ROW_COLUMN: line_no, MALFORMED_COLUMN: f"a JSON {type(record).__name__}, not an object"}
     return {
         ROW_COLUMN: line_no,
         **{
@@ -192,10 +255,16 @@ def _records_frame(
     file: str, records: list[dict], mapping: dict[str, str], required: list[str]
 ) -> pd.DataFrame:
     frame = pd.DataFrame.from_records(records)
-    headers = [c for c in frame.columns if c != ROW_COLUMN]
-    columns = map_headers(file, headers, mapping, required)
+    if MALFORMED_COLUMN in frame and frame[MALFORMED_COLUMN].notna().all():
+        columns = {c: c for c in required}  # nothing to map: every line of the chunk is broken
+        frame = frame.reindex(columns=[ROW_COLUMN, MALFORMED_COLUMN, *required])
+    else:
+        headers = [c for c in frame.columns if c not in (ROW_COLUMN, MALFORMED_COLUMN)]
+        columns = map_headers(file, headers, mapping, required)
     out = frame[list(columns)].rename(columns=columns).astype(object)
     out.insert(0, ROW_COLUMN, frame[ROW_COLUMN].to_numpy())
+    if MALFORMED_COLUMN in frame:
+        out[MALFORMED_COLUMN] = frame[MALFORMED_COLUMN].to_numpy()
     return out
 
 

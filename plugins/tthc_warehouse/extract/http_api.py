@@ -151,7 +151,9 @@ def land_pages(feed: HttpFeed, updated_from: datetime, updated_to: datetime, des
                sleep: Callable[[float], None] = time.sleep,
                rng: random.Random | None = None) -> list[Path]:
     """Land each page of the window into ``dest`` (one folder per window); landed pages stay."""
-    dest.mkdir(parents=True, exist_ok=True)
+    from tthc_warehouse.extract.landing import private_dir
+
+    private_dir(dest)
     paths: list[Path] = []
     page, total = 1, 1
     with feed.client() as client:
@@ -275,7 +277,8 @@ def _snippet(response: httpx.Response) -> str:
 def _write_atomically(path: Path, body: bytes) -> None:
     """Write a hidden ``.part`` file, then rename it, so ``path`` only ever exists complete."""
     part = path.with_name(f".{path.name}.part")  # a leftover from a crash is simply overwritten
-    with part.open("wb") as fh:
+    with open(os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as fh:
+        os.fchmod(fh.fileno(), 0o600)  # an older part file keeps its mode otherwise
         fh.write(body)
         os.fsync(fh.fileno())
     os.replace(part, path)

@@ -19,6 +19,10 @@ from pathlib import Path
 from tthc_warehouse.extract.base import SourceError
 from tthc_warehouse.paths import landing_dir
 
+# Landed payloads are citizens' dossiers: owner-only, whatever the process umask says.
+FILE_MODE = 0o600
+DIR_MODE = 0o700
+
 
 @dataclass(frozen=True)
 class Landed:
@@ -77,12 +81,14 @@ def land(sources: list[Path], target: Path, source_label: str) -> Landed:
     staging = Path(tempfile.mkdtemp(prefix=".incoming-", dir=_ensure(target)))
     for path in sources:
         shutil.copyfile(path, staging / path.name)
+        (staging / path.name).chmod(FILE_MODE)
     manifest = {
         "source": source_label,
         "checksum": checksum,
         "files": [{"name": n, "sha256": s} for n, s in entries],
     }
     (staging / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1))
+    (staging / "manifest.json").chmod(FILE_MODE)
     staging.rename(folder)  # atomic: a folder with a manifest is always complete
     return Landed(str(folder), names, checksum, size, reused=False)
 
@@ -95,5 +101,15 @@ def land_folder(pages_dir: Path, target: Path, source_label: str) -> Landed:
 
 
 def _ensure(folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
+    return private_dir(folder)
+
+
+def private_dir(folder: Path) -> Path:
+    """``folder`` and its parents up to the landing root, readable by the pipeline's user only."""
+    folder.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
+    root = landing_dir().resolve()
+    for path in (folder.resolve(), *folder.resolve().parents):
+        if path != root and root not in path.parents:
+            break
+        path.chmod(DIR_MODE)
     return folder

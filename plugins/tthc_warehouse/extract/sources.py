@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from tthc_warehouse.contract import ENTITIES
 from tthc_warehouse.extract import landing
 from tthc_warehouse.extract.base import ROW_COLUMN, Source
 from tthc_warehouse.extract.feeds import EntityFeed, days_in, file_periods, load_mapping
@@ -33,9 +32,8 @@ class FileSource(Source):
         from tthc_warehouse.extract.files import READERS
 
         options = {k: v for k, v in self.feed.options.items() if k in ("delimiter", "encoding", "sheet")}
-        entity = ENTITIES[self.feed.entity]
         mapping = load_mapping(self.feed.mapping)
-        yield from READERS[self.feed.format](path, mapping, entity.required, **options)
+        yield from READERS[self.feed.format](path, mapping, self.expected_columns(mapping), **options)
 
 
 class HttpSource(Source):
@@ -59,7 +57,8 @@ class HttpSource(Source):
         from tthc_warehouse.extract.files import map_headers
         from tthc_warehouse.extract.http_api import read_landed_pages
 
-        mapping, required = load_mapping(self.feed.mapping), ENTITIES[self.feed.entity].required
+        mapping = load_mapping(self.feed.mapping)
+        required = self.expected_columns(mapping)
         for chunk in read_landed_pages([path]):
             columns = map_headers(path.name, [c for c in chunk.columns if c != ROW_COLUMN], mapping, required)
             yield chunk[[ROW_COLUMN, *columns]].rename(columns=columns)

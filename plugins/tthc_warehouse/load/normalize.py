@@ -18,18 +18,10 @@ import pandas as pd
 from pandas.api.types import infer_dtype
 
 from tthc_warehouse.contract import DOSSIER_STATUS, Entity
-from tthc_warehouse.extract.base import ROW_COLUMN
+from tthc_warehouse.extract.base import MALFORMED_COLUMN, ROW_COLUMN
+from tthc_warehouse.load.formats import DATE_STYLES, ValueFormat, whole_amounts, whole_numbers
 
-TIMESTAMP_FORMATS = (
-    "%d/%m/%Y %H:%M",
-    "%d/%m/%Y %H:%M:%S",
-    "%d/%m/%Y",
-    "%Y-%m-%dT%H:%M:%S",
-    "%Y-%m-%d %H:%M:%S",
-    "%Y-%m-%dT%H:%M",
-    "%Y-%m-%d %H:%M",
-    "%Y-%m-%d",
-)
+TIMESTAMP_FORMATS = DATE_STYLES["vi"]
 TRUE_WORDS = {"1", "true", "t", "yes", "y", "x", "có", "co", "đã", "da"}
 FALSE_WORDS = {"0", "false", "f", "no", "n", "không", "khong", "chưa", "chua"}
 STATUS_BY_LABEL = {unicodedata.normalize("NFC", v).casefold(): k for k, v in DOSSIER_STATUS.items()}
@@ -84,17 +76,12 @@ def parse_distinct(parser: Callable[[pd.Series], Parsed], text: pd.Series) -> Pa
 
 
 def parse_int(text: pd.Series) -> Parsed:
-    numbers = pd.to_numeric(text, errors="coerce")
-    whole = numbers.notna() & (numbers % 1 == 0)
-    return Parsed(numbers.where(whole).astype("Int64"), text.notna() & ~whole, "not a whole number")
+    return Parsed(*whole_numbers(text))
 
 
-def parse_money(text: pd.Series) -> Parsed:
-    """VND amounts as provinces print them: ``1.234.567``, ``1,234,567``, ``150000 đ``."""
-    digits = text.str.replace(r"(?i)\s*(vnđ|vnd|đồng|đ|₫)$", "", regex=True)
-    digits = digits.str.replace(r"[.,\s]", "", regex=True)
-    numbers = pd.to_numeric(digits.where(digits.str.fullmatch(r"-?\d+")), errors="coerce")
-    return Parsed(numbers.astype("Int64"), text.notna() & numbers.isna(), "not a VND amount")
+def parse_money(text: pd.Series, style: str = "vi") -> Parsed:
+    """Whole VND amounts in the feed's declared style (``1.234.567``, ``150000 đ``; JSON integers)."""
+    return Parsed(*whole_amounts(text, style))
 
 
 def parse_bool(text: pd.Series) -> Parsed:
@@ -114,7 +101,7 @@ def parse_status(text: pd.Series) -> Parsed:
     return Parsed(values, text.notna() & values.isna(), "not a dossier status code or label")
 
 
-def parse_timestamp(text: pd.Series) -> Parsed:
+def parse_timestamp(text: pd.Series, formats: tuple[str, ...] = TIMESTAMP_FORMATS) -> Parsed:
     """``dd/MM/yyyy [HH:mm[:ss]]`` or ISO 8601, Vietnam local time.
 
     The first format that fits the first value parses the whole column in one call; the values
@@ -122,10 +109,10 @@ def parse_timestamp(text: pd.Series) -> Parsed:
     (``/``, ``-``, ``T``, the number of ``:``), so no value fits two of them.
     """
     values = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us]")
-    first = _first_format(text)
+    first = _first_format(text, formats)
     if first is not None:
         values[:] = pd.to_datetime(text, format=first, errors="coerce")
-    for fmt in TIMESTAMP_FORMATS:
+    for fmt in formats:
         todo = values.isna() & text.notna()
         if not todo.any():
             break
@@ -133,9 +120,9 @@ def parse_timestamp(text: pd.Series) -> Parsed:
     return Parsed(values, text.notna() & values.isna(), "not a date (dd/MM/yyyy [HH:mm])")
 
 
-def _first_format(text: pd.Series) -> str | None:
+def _first_format(text: pd.Series, formats: tuple[str, ...]) -> str | None:
     sample = text.dropna().head(1)
-    for fmt in TIMESTAMP_FORMATS:
+    for fmt in formats:
         if len(sample) and pd.to_datetime(sample, format=fmt, errors="coerce").notna().all():
             return fmt
     return None
@@ -146,8 +133,8 @@ def parse_timestamptz(text: pd.Series) -> Parsed:
     return Parsed(values, text.notna() & values.isna(), "not an ISO 8601 timestamp")
 
 
-def parse_date(text: pd.Series) -> Parsed:
-    parsed = parse_timestamp(text)
+def parse_date(text: pd.Series, formats: tuple[str, ...] = TIMESTAMP_FORMATS) -> Parsed:
+    parsed = parse_timestamp(text, formats)
     return Parsed(parsed.values.dt.normalize(), parsed.bad, parsed.reason)
 
 
@@ -176,26 +163,56 @@ class NormalizedChunk:
     errors: list[dict]  # index, row, column, value, reason, raw (the row's raw values)
 
 
-def normalize_chunk(raw: pd.DataFrame, entity: Entity) -> NormalizedChunk:
-    """Parse every column of ``raw``; rows with a bad or missing required value become errors."""
+def normalize_chunk(raw: pd.DataFrame, entity: Entity, fmt: ValueFormat | None = None) -> NormalizedChunk:
+    """Parse every column of ``raw`` as the feed declares (``fmt``); bad or malformed rows become errors."""
+    fmt = fmt or ValueFormat()
     typed = {ROW_COLUMN: raw[ROW_COLUMN].astype("int64")}
-    problems: list[tuple[str, pd.Series, pd.Series, str]] = []
+    problems = _malformed(raw)
     for column in entity.columns:
         text = clean_text(raw[column.name]) if column.name in raw else _nulls(raw.index)
-        parser = PARSERS[column.kind]
-        parsed = parser(text) if column.kind == "text" else parse_distinct(parser, text)
+        parsed = _parse(column.kind, text, fmt)
         typed[column.name] = parsed.values
         problems.append((column.name, text, parsed.bad, parsed.reason))
+        if column.kind == "text":  # PostgreSQL cannot store it: the whole COPY would fail
+            problems.append((column.name, text, _has_nul(text), "contains a NUL byte"))
         if column.required:
             problems.append((column.name, text, text.isna(), "required value missing"))
     rows = pd.DataFrame(typed, index=raw.index)
     bad_rows = pd.Series(False, index=raw.index)
     errors: list[dict] = []
     for name, text, bad, reason in problems:
+        if problems[0][0] == "(record)" and name != "(record)":
+            bad = bad & ~problems[0][2]  # a malformed record is reported once, as such
         if bad.any():
             bad_rows |= bad
             errors += _errors(raw, text, bad, name, reason)
     return NormalizedChunk(rows[~bad_rows], errors)
+
+
+def _parse(kind: str, text: pd.Series, fmt: ValueFormat) -> Parsed:
+    if kind == "text":
+        return parse_text(text)
+    parser = PARSERS[kind]
+    if kind == "money":
+        parser = partial(parse_money, style=fmt.numbers)
+    elif kind in ("timestamp", "date"):
+        parser = partial(parser, formats=fmt.date_formats)
+    return parse_distinct(parser, text)
+
+
+def _malformed(raw: pd.DataFrame) -> list[tuple[str, pd.Series, pd.Series, str]]:
+    """Records the reader could not split into fields (extra fields, broken JSON, a cut last line)."""
+    if MALFORMED_COLUMN not in raw:
+        return []
+    detail = raw[MALFORMED_COLUMN]
+    return [("(record)", detail, detail.notna(), "malformed record")]
+
+
+def _has_nul(text: pd.Series) -> pd.Series:
+    values = [v if isinstance(v, str) else "" for v in text.tolist()]
+    if "\x00" not in "".join(values):  # one C-speed scan per column in the usual case
+        return pd.Series(False, index=text.index)
+    return pd.Series(["\x00" in v for v in values], index=text.index)
 
 
 def _nulls(index: pd.Index) -> pd.Series:
@@ -205,7 +222,7 @@ def _nulls(index: pd.Index) -> pd.Series:
 def _errors(
     raw: pd.DataFrame, text: pd.Series, bad: pd.Series, column: str, reason: str
 ) -> list[dict]:
-    raw_columns = [c for c in raw.columns if c != ROW_COLUMN]
+    raw_columns = [c for c in raw.columns if c not in (ROW_COLUMN, MALFORMED_COLUMN)]
     return [
         {
             "index": i,

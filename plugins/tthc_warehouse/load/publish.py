@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import sql
 
+from tthc_warehouse.contract import ENTITIES
 from tthc_warehouse.load.staging import drop_staging_table, staging_identifier
 from tthc_warehouse.paths import read_sql
 
@@ -42,6 +43,17 @@ def _statement(path: str, table: str) -> sql.Composed:
 def months_touched(conn: psycopg.Connection, entity: str, table: str) -> list[dt.date]:
     rows = conn.execute(_statement(MONTHS_TOUCHED[entity], table)).fetchall()
     return [row[0] for row in rows]
+
+
+def rows_in_batch(conn: psycopg.Connection, entity: str, table: str) -> int:
+    """The batch's records (distinct natural keys): what core holds of it once published.
+
+    Not the merge's row count, which is 0 on a rerun because newest-wins leaves equal rows alone.
+    """
+    key = sql.SQL(", ").join(map(sql.Identifier, ENTITIES[entity].key))
+    query = sql.SQL("select count(*) from (select distinct {} from {}) as keys").format(
+        key, staging_identifier(table))
+    return conn.execute(query).fetchone()[0]
 
 
 def publish_batch(

@@ -80,9 +80,14 @@ def quarantine_parse_errors(conn: psycopg.Connection, batch_id: str, entity: Ent
         file = raw.at[e["index"], "_file"]
         rows.append((batch_id, entity.name, file, e["row"], e["column"], "parse",
                      f"{file} row {e['row']} column {e['column']}: {e['reason']} ({e['value']!r})",
-                     json.dumps(e["raw"], ensure_ascii=False)))
+                     _storable(json.dumps(e["raw"], ensure_ascii=False))))
     with conn.cursor() as cur:
         cur.executemany(QUARANTINE_INSERT, rows)
+
+
+def _storable(raw_json: str) -> str:
+    """PostgreSQL cannot store a NUL in text or jsonb: keep it visible as the six characters ``\\u0000``."""
+    return raw_json.replace("\\u0000", "\\\\u0000")
 
 
 def raw_batches(source: Source, paths: list[Path], start: dt.datetime, end: dt.datetime,
@@ -113,7 +118,7 @@ def stage_files(conn: psycopg.Connection, *, batch_id: str, table: str, entity: 
     create_staging_table(conn, table, entity)
     read = staged = rejected = 0
     for raw in raw_batches(source, paths, start, end):
-        chunk = normalize_chunk(raw.drop(columns="_file"), entity)
+        chunk = normalize_chunk(raw.drop(columns="_file"), entity, source.value_format)
         rows = chunk.rows
         rows.insert(1, "_file", raw.loc[rows.index, "_file"])
         copy_rows(conn, table, rows)

@@ -65,12 +65,22 @@ def update_batch(
     *,
     stage: str | None = None,
     seconds: float | None = None,
+    commit: bool = True,
     **values,
 ) -> None:
+    """Set the given fields; ``commit=False`` leaves it to the caller's transaction (publish)."""
     params = {f: values.get(f) for f in FIELDS}
     params["batch_id"] = batch_id
     params["timings"] = json.dumps({stage: round(seconds, 3)} if stage else {})
     conn.execute(UPDATE_BATCH, params)
+    if commit:
+        conn.commit()
+
+
+def mark_failed(conn: psycopg.Connection, batch_id: str, error: str) -> None:
+    """Record the error; a batch whose publish committed stays ``published`` (its rows are in core)."""
+    conn.execute("update ops.batch set status = 'failed', error = %s, finished_at = now() "
+                 "where batch_id = %s and status <> 'published'", (error, batch_id))
     conn.commit()
 
 
@@ -84,7 +94,7 @@ def months_touched_by_run(conn: psycopg.Connection, run_id: str) -> list[dt.date
 
 
 def advance_watermark(conn: psycopg.Connection, *, source: str, province_code: str, entity: str,
-                      loaded_through: dt.datetime) -> None:
+                      loaded_through: dt.datetime, commit: bool = True) -> None:
     """The source is loaded through ``loaded_through`` (Vietnam time); a watermark never moves back."""
     conn.execute(
         "insert into ops.watermark (source, province_code, entity, high_water) "
@@ -92,7 +102,8 @@ def advance_watermark(conn: psycopg.Connection, *, source: str, province_code: s
         "on conflict (source, province_code, entity) do update "
         "set high_water = greatest(ops.watermark.high_water, excluded.high_water)",
         (source, province_code, entity, loaded_through))
-    conn.commit()
+    if commit:
+        conn.commit()
 
 
 def record_alert(

@@ -47,21 +47,28 @@ NIGHTLY_DEADLINE = DeadlineAlert(
 
 
 def fail_fast_on_bad_data(fn: Callable) -> Callable:
-    """Data errors (failed critical checks, a missing column, a refused API page) fail at once:
-    a retry cannot fix them. An API outage (``FeedUnavailable``) keeps the task's retries."""
+    """Data and source errors fail at once (a retry cannot fix them); only outages are retried.
+
+    A failed critical check, a file that cannot be read or lacks a column, a batch handed a
+    table it did not validate: ``AirflowFailException``. A batch another run has taken over:
+    skipped, saying so (that run loads it). Anything else (connection refused, server restart,
+    HTTP 5xx, timeouts) propagates and gets the task's retries.
+    """
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        from airflow.sdk.exceptions import AirflowFailException
+        from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
-        from tthc_warehouse.extract.base import MissingColumnError
-        from tthc_warehouse.extract.http_api import HttpSourceError
+        from tthc_warehouse.extract.base import SourceError
+        from tthc_warehouse.ops.claims import BatchBusy, BatchSuperseded, NotValidated
         from tthc_warehouse.quality.gate import DataQualityError
 
         try:
             return fn(*args, **kwargs)
-        except (DataQualityError, MissingColumnError, HttpSourceError) as exc:
+        except (DataQualityError, SourceError, NotValidated) as exc:
             raise AirflowFailException(str(exc)) from exc
+        except (BatchSuperseded, BatchBusy) as exc:
+            raise AirflowSkipException(str(exc)) from exc
 
     return wrapper
 

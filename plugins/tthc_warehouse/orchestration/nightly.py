@@ -15,6 +15,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import psycopg
+
 from tthc_warehouse.contract import ENTITIES
 from tthc_warehouse.db.warehouse import Warehouse
 from tthc_warehouse.extract import landing
@@ -22,8 +24,8 @@ from tthc_warehouse.extract.base import Source
 from tthc_warehouse.extract.feeds import ProvinceFeed, load_feeds
 from tthc_warehouse.extract.landing import Landed
 from tthc_warehouse.load import publish, staging
-from tthc_warehouse.ops import batches
-from tthc_warehouse.quality import gate
+from tthc_warehouse.ops import batches, claims
+from tthc_warehouse.quality import gate, keys
 
 log = logging.getLogger(__name__)
 
@@ -33,12 +35,25 @@ COLLAPSE_SHARE = 0.2
 
 @contextmanager
 def failure_recorded(warehouse: Warehouse, batch_id: str, step: str) -> Iterator[None]:
-    """Mark the batch failed in ops.batch, with the step and error, when the step raises."""
+    """Mark the batch failed in ops.batch, with the step and error, when the step raises.
+
+    A batch taken over by another run is not failed: that run loads it.
+    """
     try:
         yield
+    except (claims.BatchSuperseded, claims.BatchBusy):
+        raise
     except Exception as exc:
         mark_failed(warehouse, batch_id, f"{step}: {type(exc).__name__}: {exc}")
         raise
+
+
+@contextmanager
+def batch_locked(warehouse: Warehouse, batch_id: str, step: str) -> Iterator[psycopg.Connection]:
+    """A connection holding the batch's lock for the step; failures are recorded after release."""
+    with failure_recorded(warehouse, batch_id, step), warehouse.connect() as conn, \
+            claims.batch_lock(conn, batch_id):
+        yield conn
 
 
 def plan_batches(
@@ -96,13 +111,21 @@ def extract(batch: dict, entity: str, *, warehouse: Warehouse, source: Source,
 
 
 def stage(extracted: dict, *, warehouse: Warehouse, source: Source) -> dict:
-    """COPY the landed files into the batch's staging table; parse failures go to quarantine."""
+    """COPY the landed files into a staging table of this attempt's own; parse failures go to quarantine.
+
+    The new table and the claim on the batch commit with the staged rows: a stage that dies
+    leaves the previous attempt's table and claim untouched.
+    """
     began = time.monotonic()
     batch_key = extracted["batch_id"]
     start, end = _interval(extracted)
-    table = batch_key.replace(":", "_").replace("-", "_").lower()
+    attempt = claims.new_attempt()
+    table = f"{batch_key.replace(':', '_').replace('-', '_').lower()}_{attempt}"
     paths = Landed.from_dict(extracted["landed"]).paths()
-    with failure_recorded(warehouse, batch_key, "stage"), warehouse.connect() as conn:
+    with batch_locked(warehouse, batch_key, "stage") as conn:
+        previous = claims.claim(conn, batch_key, attempt, table)
+        if previous:
+            staging.drop_staging_table(conn, previous)
         result = staging.stage_files(conn, batch_id=batch_key, table=table,
                                      entity=ENTITIES[extracted["entity"]], source=source, paths=paths,
                                      start=start, end=end)
@@ -111,7 +134,7 @@ def stage(extracted: dict, *, warehouse: Warehouse, source: Source) -> dict:
                              rows_quarantined=result.rows_rejected)
     log.info("%s: %d rows read, %d staged, %d quarantined (parse)", batch_key, result.rows_read,
              result.rows_staged, result.rows_rejected)
-    return {**extracted, "staging": result.to_dict()}
+    return {**extracted, "attempt": attempt, "staging": result.to_dict()}
 
 
 def validate(staged: dict, *, warehouse: Warehouse) -> dict:
@@ -119,23 +142,25 @@ def validate(staged: dict, *, warehouse: Warehouse) -> dict:
     began = time.monotonic()
     batch_key, entity, table = staged["batch_id"], staged["entity"], staged["staging"]["table"]
     start, end = _interval(staged)
-    with failure_recorded(warehouse, batch_key, "validate"):
-        with warehouse.connect() as conn:
-            previous = gate.previous_row_count(conn, entity, staged["province_code"], start)
+    with batch_locked(warehouse, batch_key, "validate") as conn:
+        claims.check_owner(conn, batch_key, staged["attempt"])
+        previous = gate.previous_row_count(conn, entity, staged["province_code"], start)
+        conn.commit()
         runtime = {"interval_end": end.isoformat(sep=" "), "province_code": staged["province_code"],
                    "min_rows": math.ceil((previous or 0) * COLLAPSE_SHARE)}
         report = gate.validate(warehouse, table, entity, runtime)
         log.info("%s: Data Docs page for this batch: %s", batch_key, report.docs_url)
-        with warehouse.connect() as conn:
-            gate.record(conn, batch_id=batch_key, entity=entity, report=report)
-            if report.critical_failures:
-                conn.commit()
-                raise gate.DataQualityError(gate.failure_message(batch_key, report))
-            moved = gate.quarantine_failures(conn, table=table, batch_id=batch_key, entity=entity,
-                                             outcomes=report.outcomes)
+        gate.record(conn, batch_id=batch_key, entity=entity, report=report)
+        if report.critical_failures:
             conn.commit()
-            batches.update_batch(conn, batch_key, stage="validate", seconds=time.monotonic() - began,
-                                 rows_quarantined=staged["staging"]["rows_rejected"] + moved)
+            raise gate.DataQualityError(gate.failure_message(batch_key, report))
+        moved = gate.quarantine_failures(conn, table=table, batch_id=batch_key, entity=entity,
+                                         outcomes=report.outcomes)
+        moved += keys.quarantine_moved_keys(conn, table=table, batch_id=batch_key, entity=entity)
+        claims.mark_validated(conn, batch_key, staged["attempt"], table)
+        conn.commit()
+        batches.update_batch(conn, batch_key, stage="validate", seconds=time.monotonic() - began,
+                             rows_quarantined=staged["staging"]["rows_rejected"] + moved)
     failed = [o.describe() for o in report.outcomes if not o.success]
     for line in failed:
         log.warning("%s: %s", batch_key, line)
@@ -143,24 +168,35 @@ def validate(staged: dict, *, warehouse: Warehouse) -> dict:
 
 
 def publish_batch(validated: dict, *, warehouse: Warehouse, source_label: str) -> dict:
-    """Merge the validated batch into core (one transaction) and report the months it touched."""
+    """Merge the validated batch into core and mark it published, in one transaction.
+
+    A retry after that commit finds the batch published by its own attempt and returns what
+    was recorded; a table this attempt did not validate is refused.
+    """
     began = time.monotonic()
-    batch_key = validated["batch_id"]
-    with failure_recorded(warehouse, batch_key, "publish"), warehouse.connect() as conn:
-        result = publish.publish_batch(conn, entity=validated["entity"], batch_id=batch_key,
-                                       table=validated["staging"]["table"])
+    batch_key, table = validated["batch_id"], validated["staging"]["table"]
+    summary = {"batch_id": batch_key, "province_code": validated["province_code"],
+               "entity": validated["entity"]}
+    with batch_locked(warehouse, batch_key, "publish") as conn:
+        earlier = claims.published_earlier(conn, batch_key, validated["attempt"], table)
+        if earlier is not None:
+            log.info("%s: already published by this attempt (a retry after the commit)", batch_key)
+            return {**summary, **earlier}
+        rows = publish.rows_in_batch(conn, validated["entity"], table)
+        result = publish.publish_batch(conn, entity=validated["entity"], batch_id=batch_key, table=table)
         batches.update_batch(conn, batch_key, stage="publish", seconds=time.monotonic() - began,
-                             rows_published=result.rows_published, status="published",
+                             rows_published=rows, status="published", commit=False,
                              months_touched=[dt.date.fromisoformat(m) for m in result.months_touched])
         batches.advance_watermark(conn, source=source_label, province_code=validated["province_code"],
-                                  entity=validated["entity"], loaded_through=_interval(validated)[1])
-    return {"batch_id": batch_key, "province_code": validated["province_code"],
-            "entity": validated["entity"], **result.to_dict()}
+                                  entity=validated["entity"], loaded_through=_interval(validated)[1],
+                                  commit=False)
+        conn.commit()
+    return {**summary, "rows_published": rows, "months_touched": result.months_touched}
 
 
 def mark_failed(warehouse: Warehouse, batch_id: str, error: str) -> None:
     with warehouse.connect() as conn:
-        batches.update_batch(conn, batch_id, status="failed", error=error[:2000])
+        batches.mark_failed(conn, batch_id, error)
 
 
 def failed_batches_message(warehouse: Warehouse, run_id: str) -> str:

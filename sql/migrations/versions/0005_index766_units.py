@@ -10,7 +10,7 @@ Create Date: 2026-11-28
 from alembic import op
 
 revision = "0005"
-down_revision = "0003"  # re-chained on merge
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 

@@ -18,7 +18,7 @@ from alembic import op
 from tthc_warehouse.db import objects
 
 revision = "0008"
-down_revision = "0005"  # re-chained on merge
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from tthc_warehouse.contract import DOSSIER
-from tthc_warehouse.extract.base import MissingColumnError, SourceError
+from tthc_warehouse.extract.base import MALFORMED_COLUMN, MissingColumnError, SourceError
 from tthc_warehouse.extract.feeds import load_mapping
 from tthc_warehouse.extract.files import read_csv, read_jsonl, read_xlsx
 from tthc_warehouse.load.normalize import normalize_chunk
@@ -152,11 +152,15 @@ def test_jsonl_with_portal_field_names(tmp_path) -> None:
     assert [(e["row"], e["column"]) for e in errors] == [(2, "received_at")]
 
 
-def test_jsonl_bad_line_names_file_and_line(tmp_path) -> None:
+def test_a_broken_jsonl_line_is_a_malformed_record_and_the_others_go_on(tmp_path) -> None:
+    """Issue 10, defect 4: one broken line used to fail the whole file."""
     path = tmp_path / "hoso.jsonl"
-    path.write_text('{"MaHoSo": "A"}\n{"MaHoSo": \n')
-    with pytest.raises(SourceError, match=r"hoso.jsonl: line 2"):
-        list(read_jsonl(path, load_mapping("portal_fields"), ["dossier_code"]))
+    path.write_text('{"MaHoSo": "A"}\n{"MaHoSo": \n[1]\n{"MaHoSo": "D"}\n{"MaHoSo": "E')
+    frame = pd.concat(read_jsonl(path, load_mapping("portal_fields"), ["dossier_code"]))
+    assert frame.set_index("_row")["dossier_code"].dropna().to_dict() == {1: "A", 4: "D"}
+    malformed = frame.set_index("_row")[MALFORMED_COLUMN].dropna()
+    assert list(malformed.index) == [2, 3, 5] and "not valid JSON" in malformed[2]
+    assert "not an object" in malformed[3]
 
 
 def test_canonical_headers_need_no_mapping(tmp_path) -> None:
@@ -165,3 +169,49 @@ def test_canonical_headers_need_no_mapping(tmp_path) -> None:
     path.write_text("\t".join(header) + "\nNA-1\t1.005411\t40\t9\t2024-01-05 10:00:00\n")
     rows, errors = parse(read_csv(path, load_mapping("canonical"), DOSSIER.required))
     assert errors == [] and list(rows.status) == [9]
+
+
+def test_a_line_with_an_extra_field_is_malformed_and_the_rows_keep_their_line_numbers(tmp_path) -> None:
+    """Issue 10, defect 4: an extra field used to fail the whole file."""
+    extra = [*ROWS[0][:7], "1.234", "567", *ROWS[0][8:]]  # an unquoted comma in the fee
+    path = write_csv(tmp_path / "a.csv", rows=[ROWS[3], extra, ROWS[3]])
+    frame = pd.concat(read_csv(path, VN, DOSSIER.required, chunk_rows=1), ignore_index=True)
+    assert frame["_row"].tolist() == [2, 4, 3]
+    assert frame[MALFORMED_COLUMN].notna().tolist() == [False, False, True]
+    assert "expected 10 fields, saw 11" in frame[MALFORMED_COLUMN].iloc[2]
+    rows, errors = parse([frame])
+    assert len(rows) == 2 and [(e["row"], e["column"]) for e in errors] == [(3, "(record)")]
+
+
+def test_a_file_that_ends_inside_its_last_record_is_detected(tmp_path) -> None:
+    """Issue 10, defect 3: a last line cut inside the amount loaded the fragment."""
+    path = write_csv(tmp_path / "cut.csv", header=HEADER[:8], rows=[r[:8] for r in ROWS[:2]])
+    path.write_bytes(path.read_bytes().rstrip(b"\n")[:-2])  # "0" -> cut; "1.234.567" kept
+    frame = pd.concat(read_csv(path, {k: v for k, v in VN.items() if k in HEADER[:8]}, []))
+    assert frame[MALFORMED_COLUMN].notna().tolist() == [False, True]
+    assert "ends inside this record" in frame[MALFORMED_COLUMN].iloc[1]
+
+
+def test_a_missing_mapped_column_fails_and_unknown_headers_are_reported(tmp_path, caplog) -> None:
+    """Issue 10, defect 3: a renamed optional column loaded every row with its default."""
+    from tthc_warehouse.extract.feeds import EntityFeed
+    from tthc_warehouse.extract.sources import FileSource
+
+    header = [h if h != "Thành phần đã số hóa" else "Thanh phan so hoa (moi)" for h in HEADER]
+    path = write_csv(tmp_path / "renamed.csv", header=header)
+    source = FileSource(EntityFeed("dossier", "csv", "x.csv", "vn_headers"), "30", tmp_path)
+    with pytest.raises(MissingColumnError, match="components_digitized"):
+        list(read_csv(path, VN, source.expected_columns(VN)))
+    assert "Thanh phan so hoa (moi)" in caplog.text
+
+
+def test_json_feeds_default_to_json_integers_and_csv_to_vietnamese_amounts(tmp_path) -> None:
+    from tthc_warehouse.extract.feeds import EntityFeed
+    from tthc_warehouse.extract.sources import FileSource
+
+    def style(fmt: str, **options) -> str:
+        feed = EntityFeed("dossier", fmt, "x", options=options)
+        return FileSource(feed, "30", tmp_path).value_format.numbers
+
+    styles = (style("jsonl"), style("csv"), style("xlsx"), style("csv", numbers="en"))
+    assert styles == ("json", "vi", "vi", "en")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from pathlib import Path
 
 import pytest
 
@@ -39,3 +40,24 @@ def test_a_missing_file_names_what_was_expected(tmp_path, monkeypatch) -> None:
     target = landing.interval_folder("dossier", "30", START, END)
     with pytest.raises(SourceError, match=r"ho-so-20240101\.csv"):
         landing.land([tmp_path / "ho-so-20240101.csv"], target, "csv:test")
+
+
+def test_landed_files_and_folders_are_owner_only(tmp_path, monkeypatch) -> None:
+    """Issue 10, defect 6: landed dossiers were world-readable."""
+    import os
+    import stat
+
+    monkeypatch.setenv("TTHC_LANDING_DIR", str(tmp_path / "landing"))
+    old = os.umask(0o022)
+    try:
+        source = tmp_path / "in.csv"
+        source.write_text("a\n1\n")
+        target = landing.interval_folder("dossier", "01", dt.datetime(2024, 1, 1), dt.datetime(2024, 1, 2))
+        landed = landing.land([source], target, "csv:test")
+    finally:
+        os.umask(old)
+    folder = Path(landed.folder)
+    for path in (folder / "in.csv", folder / "manifest.json"):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    for path in (folder, target, landing.landing_dir()):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o700, path

@@ -10,8 +10,10 @@ import pytest
 
 from tthc_warehouse.contract import DOSSIER, PAYMENT
 from tthc_warehouse.load import normalize
+from tthc_warehouse.load.formats import ValueFormat
 
 pytestmark = pytest.mark.unit
+VI_AMOUNT = "not a VND amount as this feed writes them (1.234.567 or 1234567)"
 
 NFD = unicodedata.normalize("NFD", "Hải Dương")
 
@@ -85,7 +87,7 @@ def test_bad_values_keep_their_row_column_value_and_reason() -> None:
         (3, "status", "Trạng thái lạ", "not a dossier status code or label"),
         (4, "status", "11", "not a dossier status code or label"),
         (2, "components_digitized", "maybe", "not a yes/no value"),
-        (2, "fee_amount", "12x5", "not a VND amount"),
+        (2, "fee_amount", "12x5", VI_AMOUNT),
     ]
 
 
@@ -96,12 +98,36 @@ def test_required_values_missing_after_cleaning() -> None:
 
 
 def test_money_and_int_forms() -> None:
-    raw = chunk(fee_amount=["1.234.567", "1,234,567", "150000 đ", "50.000 VNĐ", "0", None],
-                supplement_days=["007", "1e1", "2.0", " 4 ", "-3", None])
+    raw = chunk(fee_amount=["1.234.567", "1234567", "150000 đ", "50.000 VNĐ", "0", None],
+                supplement_days=["007", "10", "2", " 4 ", "-3", None])
     rows = normalize.normalize_chunk(raw, DOSSIER).rows
     assert rows.fee_amount.tolist()[:5] == [1234567, 1234567, 150000, 50000, 0]
     assert rows.supplement_days.tolist()[:5] == [7, 10, 2, 4, -3]
     assert rows.fee_amount.dtype == "Int64" and rows.fee_amount.isna().iloc[5]
+
+
+@pytest.mark.parametrize(("style", "value"), [
+    ("vi", "1,234.5"), ("vi", "1.234,50"), ("vi", "1,234,567"), ("vi", "12.34"), ("vi", "1.2345"),
+    ("json", "1234.5"), ("json", "1.234.567"), ("en", "1.234.567"), ("en", "1,234.50"),
+])
+def test_an_amount_in_another_locale_is_quarantined_never_reinterpreted(style: str, value: str) -> None:
+    """Issue 10, defect 3: these loaded 10-100x too large."""
+    result = normalize.normalize_chunk(chunk(fee_amount=[value, "0"]), DOSSIER, ValueFormat(numbers=style))
+    assert [(e["column"], e["value"]) for e in result.errors] == [("fee_amount", value)]
+    assert "not a VND amount as this feed writes them" in result.errors[0]["reason"]
+    assert result.rows.fee_amount.tolist() == [0]
+
+
+@pytest.mark.parametrize("value", ["1e1", "2.0", "1.234", "0x1f"])
+def test_counts_and_codes_are_whole_numbers_as_written(value: str) -> None:
+    errors = normalize.normalize_chunk(chunk(supplement_days=[value]), DOSSIER).errors
+    assert [(e["column"], e["reason"]) for e in errors] == [("supplement_days", "not a whole number")]
+
+
+def test_a_text_value_with_a_nul_byte_is_quarantined_not_sent_to_copy() -> None:
+    errors = normalize.normalize_chunk(chunk(procedure_name=["a\x00b", "ok"]), DOSSIER).errors
+    assert [(e["row"], e["column"], e["reason"]) for e in errors] == [
+        (2, "procedure_name", "contains a NUL byte")]
 
 
 def test_all_null_and_missing_columns_are_null_not_bad() -> None:
@@ -131,7 +157,7 @@ def test_payment_money_required_and_bad() -> None:
     result = normalize.normalize_chunk(raw, PAYMENT)
     assert result.rows.amount.tolist() == [1000]
     assert [(e["row"], e["value"], e["reason"]) for e in result.errors] == [
-        (3, "một nghìn", "not a VND amount")]
+        (3, "một nghìn", VI_AMOUNT)]
 
 
 def test_copy_text_formats_nulls_flags_numbers_timestamps_and_escapes() -> None:

@@ -59,7 +59,8 @@ def _read_dossiers(inbox: Path, feed) -> tuple[pd.DataFrame, list[dict]]:
     day = START.date()
     while day < END.date():
         path = inbox / spec.path.format(day=day, province_code=feed.province_code)
-        for raw in READERS[spec.format](path, mapping, contract.DOSSIER.required, **spec.options):
+        options = {k: v for k, v in spec.options.items() if k in ("delimiter", "encoding", "sheet")}
+        for raw in READERS[spec.format](path, mapping, contract.DOSSIER.required, **options):
             frames.append(raw.assign(_file=path.name))  # errors then name their file
         day += dt.timedelta(days=1)
     # One normalize call over all days: the same parsing, without its per-call overhead.
