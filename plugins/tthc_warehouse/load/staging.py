@@ -126,4 +126,6 @@ def stage_files(conn: psycopg.Connection, *, batch_id: str, table: str, entity: 
 
 
 def drop_staging_table(conn: psycopg.Connection, table: str) -> None:
-    conn.execute(sql.SQL("drop table if exists {}").format(staging_identifier(table)))
+    """Drop the batch's table and the quality gate's flags for it (left there when a check stopped it)."""
+    conn.execute(sql.SQL("drop table if exists {}, {}").format(
+        staging_identifier(table), staging_identifier(table + "__dq")))
