@@ -15,6 +15,7 @@ from psycopg import sql
 from tthc_warehouse.contract import Entity
 from tthc_warehouse.extract.base import CHUNK_ROWS, ROW_COLUMN, Source
 from tthc_warehouse.load.normalize import normalize_chunk
+from tthc_warehouse.load.overlap import ahead
 
 QUARANTINE_INSERT = """
     insert into quarantine.rejected_row
@@ -112,8 +113,9 @@ def stage_files(conn: psycopg.Connection, *, batch_id: str, table: str, entity: 
                  (batch_id, entity.name))
     create_staging_table(conn, table, entity)
     read = staged = rejected = 0
-    for raw in raw_batches(source, paths, start, end):
-        chunk = normalize_chunk(raw.drop(columns="_file"), entity)
+    parsed = ((raw, normalize_chunk(raw.drop(columns="_file"), entity))
+              for raw in raw_batches(source, paths, start, end))
+    for raw, chunk in ahead(parsed):  # the next chunk is read and parsed while this one is COPYed
         rows = chunk.rows
         rows.insert(1, "_file", raw.loc[rows.index, "_file"])
         copy_rows(conn, table, rows)
