@@ -132,19 +132,22 @@ def _run_figures(run, wall: float) -> dict:
 
 
 def estimates(figures: dict, workers: list[int]) -> dict:
-    """Backfill estimates from this night's measured throughput (an estimate, not a measurement)."""
+    """Backfill estimates from this night's measured throughput (an estimate, not a measurement).
+
+    This machine: nights of this size, one after another as measured (dag.test, tasks in one
+    process). N Celery workers: each task pays a fresh process's imports, and the night's work
+    and start-up spread over N workers, assuming the warehouse keeps up (a core per worker).
+    """
     night = figures["nightly"]["wall_seconds"] + figures["marts"]["wall_seconds"]
     work = sum(e["seconds"] for e in figures["work"]["entities"].values())
-    overhead = night - work
     dossiers = figures["work"]["entities"].get("dossier", {}).get("rows_published", 0) or 1
     nights = YEAR_DOSSIERS / dossiers  # nights of this size in one national year
-    per_task_process = figures["task_import_seconds"]
     tasks = figures["nightly"]["tasks"] + figures["marts"]["tasks"]
-    serial = nights * (work + overhead + tasks * per_task_process)
-    return {"nights": nights, "work_seconds_per_night": work, "overhead_seconds_per_night": overhead,
+    distributed = work + tasks * figures["task_import_seconds"]
+    return {"nights": nights, "work_seconds_per_night": work, "overhead_seconds_per_night": night - work,
             "dossier_rows_per_s_of_work": dossiers / work if work else None,
-            "this_machine_hours": serial / 3600,
-            "celery_hours": {n: serial / n / 3600 for n in workers}}
+            "this_machine_hours": nights * night / 3600,
+            "celery_hours": {n: nights * distributed / n / 3600 for n in workers}}
 
 
 def report(f: dict) -> str:
@@ -167,8 +170,8 @@ def report(f: dict) -> str:
         "work per entity: " + "; ".join(f"{k} {v['rows_published']:,} rows in {v['seconds']:.1f} s"
                                           for k, v in f["work"]["entities"].items()),
         f"estimate, one national year ({YEAR_DOSSIERS:,} dossiers = {e['nights']:.0f} nights like this): "
-        f"{e['this_machine_hours']:.1f} h on this machine, serially; on N Celery workers (each with a "
-        f"core of its own and a warehouse that keeps up): "
+        f"{e['this_machine_hours']:.1f} h on this machine as measured (serial); on N Celery workers "
+        f"(work + a process start-up per task, spread over N, warehouse keeping up): "
         + ", ".join(f"N={k}: {v:.1f} h" for k, v in e["celery_hours"].items()),
     ]
     return "\n".join(lines)
