@@ -16,7 +16,11 @@ STAGING = sql.Identifier("staging", "t")
 
 
 def text(item: dict) -> str:
-    return fold.predicate(item, STAGING).as_string(None)
+    return fold.predicate(item, STAGING).condition.as_string(None)
+
+
+def join(item: dict) -> str:
+    return fold.predicate(item, STAGING).join.as_string(None)
 
 
 @pytest.mark.parametrize("entity", sorted(p.stem for p in EXPECTATIONS_DIR.glob("*.json")))
@@ -45,8 +49,18 @@ def test_a_simple_rows_query_is_inlined_and_one_with_a_subquery_is_joined_by_key
     nested = {"type": "unexpected_rows_expectation", "kwargs": {
         "unexpected_rows_query": "select b._file, b._row from (select * from {batch}) as b where not exists "
                                  "(select 1 from ref.p where p.c = b.c)"}}
-    expected = '(b._file, b._row) in (select b._file, b._row from (select * from "staging"."t")'
-    assert text(nested).startswith(expected)
+    assert text(nested) == '"j"._row is not null'
+    expected = ('left join (select distinct _file, _row from (select b._file, b._row from '
+                '(select * from "staging"."t")')
+    assert join(nested).startswith(expected)
+
+
+def test_duplicate_groups_are_joined_not_looked_up_row_by_row() -> None:
+    unique = {"type": "expect_compound_columns_to_be_unique", "kwargs": {"column_list": ["k", "t"]}}
+    assert text(unique) == '"j"."k" is not null'
+    assert join(unique) == ('left join (select "k", "t" from "staging"."t" where "k" is not null and '
+                            '"t" is not null group by "k", "t" having count(*) > 1) as "j" '
+                            'on "j"."k" = b."k" and "j"."t" = b."t"')
 
 
 def test_an_unknown_row_level_expectation_is_refused() -> None:
