@@ -15,7 +15,7 @@ BENCH_ARGS ?=
 
 
 .PHONY: help python chromium sync demo test lint unit integration dags migrate psql warehouse-url status \
-        stop-warehouse clean up bench chaos
+        stop-warehouse clean up bench bench-night chaos
 
 help:
 	@echo "make demo            simulate 10 provinces, load Jan-Sep 2024 via the nightly DAG, print rates"
@@ -27,6 +27,7 @@ help:
 	@echo "make up              Airflow UI on http://localhost:8080 with the DAGs (Ctrl-C stops it)"
 	@echo "make bench           pipeline stage by stage vs raw COPY (BENCH_ARGS='--rows 1000000')"
 	@echo "make chaos           fault injection: kills, terminated backends, races, bad inputs; prints figures"
+	@echo "make bench-night     one national night (34 units) through the nightly DAG, backfill estimate"
 
 .tools/bin/uv: | python
 	$(PYTHON) -m venv .tools
@@ -88,6 +89,9 @@ bench: sync
 
 chaos: sync
 	TTHC_CHAOS=1 $(BIN)/pytest tests/chaos -m chaos -s $(PYTEST_ARGS)
+
+bench-night: sync
+	$(BIN)/python bench/national_night.py $(BENCH_ARGS)
 
 stop-warehouse: sync
 	$(BIN)/python -c "from tthc_warehouse.local import embedded; embedded.stop()"

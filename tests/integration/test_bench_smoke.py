@@ -48,3 +48,4 @@ def test_benchmark_runs_every_stage_on_all_rows(pipeline_bench, server_url: str,
     assert run["baselines"]["to_sql"]["rows"] == 500
     assert all(s["seconds"] > 0 and s["peak_rss_mib"] > 0 for s in run["stages"])
     assert run["ratio_to_copy"] > 0
+    assert all(s["ratio_to_copy"] > 0 for s in run["stages"])  # each stage against COPY, same run

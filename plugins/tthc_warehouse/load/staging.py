@@ -15,6 +15,7 @@ from psycopg import sql
 from tthc_warehouse.contract import Entity
 from tthc_warehouse.extract.base import CHUNK_ROWS, ROW_COLUMN, Source
 from tthc_warehouse.load.normalize import normalize_chunk
+from tthc_warehouse.load.overlap import ahead
 
 QUARANTINE_INSERT = """
     insert into quarantine.rejected_row
@@ -117,8 +118,9 @@ def stage_files(conn: psycopg.Connection, *, batch_id: str, table: str, entity: 
                  (batch_id, entity.name))
     create_staging_table(conn, table, entity)
     read = staged = rejected = 0
-    for raw in raw_batches(source, paths, start, end):
-        chunk = normalize_chunk(raw.drop(columns="_file"), entity, source.value_format)
+    parsed = ((raw, normalize_chunk(raw.drop(columns="_file"), entity, source.value_format))
+              for raw in raw_batches(source, paths, start, end))
+    for raw, chunk in ahead(parsed):  # the next chunk is read and parsed while this one is COPYed
         rows = chunk.rows
         rows.insert(1, "_file", raw.loc[rows.index, "_file"])
         copy_rows(conn, table, rows)
@@ -131,4 +133,6 @@ def stage_files(conn: psycopg.Connection, *, batch_id: str, table: str, entity: 
 
 
 def drop_staging_table(conn: psycopg.Connection, table: str) -> None:
-    conn.execute(sql.SQL("drop table if exists {}").format(staging_identifier(table)))
+    """Drop the batch's table and the quality gate's flags for it (left there when a check stopped it)."""
+    conn.execute(sql.SQL("drop table if exists {}, {}").format(
+        staging_identifier(table), staging_identifier(table + "__dq")))

@@ -27,6 +27,9 @@ MONTHLY_MARTS: dict[str, tuple[str, ...]] = {
     "mart.index766_scorecard": ("marts/index766_scorecard.sql", "marts/index766_scorecard_totals.sql"),
 }
 # ref.setting rows the mart SQL reads (inserted by migrations 0003, 0005 and 0008).
+# Year-to-date and overdue marts sort and hash a few hundred thousand rows per month; the default
+# 4 MB sends those to disk. Set for the rebuild's transaction only.
+WORK_MEM = "128MB"
 REQUIRED_SETTINGS = ("refund_time_limit_days", "payment_excessive_steps", "reconciliation_tolerance_pp",
                      "index766_score_tolerance", "supplement_days_unit", "weak_min_dossiers",
                      "refund_request_grace_days")
@@ -81,6 +84,7 @@ def rebuild_month(conn: psycopg.Connection, month: dt.date) -> dict[str, int]:
     """
     month = month.replace(day=1)
     with conn.transaction():
+        conn.execute("select set_config('work_mem', %s, true)", (WORK_MEM,))
         check_settings(conn)
         return {table: _rebuild_table(conn, table, month) for table in MONTHLY_MARTS}
 

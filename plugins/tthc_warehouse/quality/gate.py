@@ -4,7 +4,9 @@ Suites live in ``expectations/<entity>.json`` (GX's own suite format). Each expe
 ``severity`` and a ``meta.reason``. A failed ``critical`` expectation stops the batch's publish
 (``DataQualityError``, listing every failure and its counts); a failed row-level ``warning`` moves
 the offending rows, found by their ``(_file, _row)`` key, to ``quarantine.rejected_row``; a failed
-table-level warning is recorded. GX objects are built at run time only; nothing happens at import.
+table-level warning is recorded. Row-level expectations are folded into one pass over the batch
+(``quality.fold``) before GX evaluates them. GX objects are built at run time only (once per
+process, ``quality.gx_runtime``); nothing happens at import.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import datetime as dt
 import json
 import logging
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
@@ -21,10 +23,10 @@ from psycopg import sql
 
 from tthc_warehouse.db.warehouse import Warehouse
 from tthc_warehouse.load.staging import staging_identifier
-from tthc_warehouse.paths import EXPECTATIONS_DIR, data_dir
+from tthc_warehouse.paths import EXPECTATIONS_DIR, data_dir, read_sql
+from tthc_warehouse.quality import fold, gx_runtime
 
 log = logging.getLogger(__name__)
-KEY = ["_file", "_row"]  # identifies one staged row: the file and its row number
 
 
 class DataQualityError(Exception):
@@ -40,12 +42,11 @@ class Outcome:
     success: bool
     unexpected_count: int | None = None
     observed_value: str | None = None
-    keys: list[tuple[str, int]] = field(default_factory=list)
-    query: str | None = None  # for unexpected-rows expectations: the query that finds them
+    flagged: bool = False  # a row-level expectation: its rows are in the folded flags table
 
     @property
     def row_level(self) -> bool:
-        return bool(self.keys) or self.query is not None
+        return self.flagged
 
     def describe(self) -> str:
         count = self.unexpected_count if self.unexpected_count is not None else self.observed_value
@@ -88,9 +89,9 @@ def _fill(value, runtime: dict[str, object]):
     return value
 
 
-def _label(config) -> str:
-    kwargs = config.kwargs
-    target = (kwargs.get("column") or kwargs.get("column_list") or getattr(config, "description", None)
+def _label(item: dict) -> str:
+    kwargs = item["kwargs"]
+    target = (kwargs.get("column") or kwargs.get("column_list") or item.get("description")
               or kwargs.get("description"))
     if target is None and "min_value" in kwargs:
         target = f"min {kwargs['min_value']}"
@@ -98,20 +99,22 @@ def _label(config) -> str:
         target = ", ".join(target)
     if kwargs.get("column_A"):
         target = f"{kwargs['column_A']} >= {kwargs['column_B']}"
-    return f"{config.type}({target})" if target else config.type
+    return f"{item['type']}({target})" if target else item["type"]
 
 
-def _outcome(index: int, result) -> Outcome:
-    config = result.expectation_config
+def _outcome(index: int, item: dict, result) -> Outcome:
+    """One expectation's result, reported as the suite wrote it (folded or not)."""
     details = result.result or {}
-    keys = [(r["_file"], int(r["_row"])) for r in details.get("unexpected_index_list") or []]
     observed = details.get("observed_value")
+    folded = fold.row_level(item)
+    column_map = folded and item["type"] != "unexpected_rows_expectation"
     return Outcome(
-        index=index, expectation=_label(config), severity=str(config.severity.value),
-        reason=(config.meta or {}).get("reason", ""), success=bool(result.success),
-        unexpected_count=details.get("unexpected_count"),
-        observed_value=None if observed is None else str(observed), keys=keys,
-        query=config.kwargs.get("unexpected_rows_query"),
+        index=index, expectation=_label(item), severity=item.get("severity", "critical"),
+        reason=(item.get("meta") or {}).get("reason", ""), success=bool(result.success),
+        # column-map expectations report an unexpected count, the others an observed value
+        unexpected_count=observed if column_map else details.get("unexpected_count"),
+        observed_value=None if column_map or observed is None else str(observed),
+        flagged=folded,
     )
 
 
@@ -133,45 +136,33 @@ def check_staging_table(conn: psycopg.Connection, table: str) -> None:
                            f"{owner}): refusing to validate it")
 
 
+def _folded_item(table: str, index: int, item: dict) -> dict:
+    """What GX runs for a row-level expectation: its rows, read from the folded flags."""
+    if not fold.row_level(item):
+        return item
+    meta = {**(item.get("meta") or {}), "checks": {"type": item["type"], "kwargs": item["kwargs"]}}
+    kwargs = {"unexpected_rows_query": fold.flagged_rows_query(table, index), "description": _label(item)}
+    return {"type": "unexpected_rows_expectation", "kwargs": kwargs, "severity": item.get("severity"),
+            "meta": meta}
+
+
 def validate(warehouse: Warehouse, table: str, entity: str, runtime: dict[str, object]) -> Report:
     """Run the suite in the database against ``staging.<table>``; build the batch's Data Docs page.
 
+    The row-level expectations are first folded into one pass (``fold.build_flags``); GX then
+    evaluates each of them on the flagged rows, and the table-level ones on the staging table.
     GX connects as the warehouse's role (the loader), never as the login.
     """
+    spec = load_suite(entity, runtime)
+    items = spec["expectations"]
     with warehouse.connect() as conn:
         check_staging_table(conn, table)
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    import great_expectations as gx
-    from great_expectations.data_context.types.base import ProgressBarsConfig
-    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
-
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
-    site = {"class_name": "SiteBuilder", "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir())}}
-    context.add_data_docs_site("tthc", site)
-    asset = context.data_sources.add_postgres("warehouse", connection_string=warehouse.sqlalchemy_url()) \
-        .add_table_asset(table, table_name=table, schema_name="staging")
-    spec = load_suite(entity, runtime)
-    suite = gx.ExpectationSuite(name=entity, meta=spec.get("meta"))
-    for item in spec["expectations"]:
-        # add_expectation appends; add_expectation_configuration would upsert by domain and silently
-        # merge two table-level checks (e.g. both row-count expectations) into one.
-        suite.add_expectation(ExpectationConfiguration(**item).to_domain_obj())
-    suite = context.suites.add(suite)
-    definition = context.validation_definitions.add(gx.ValidationDefinition(
-        name=table, data=asset.add_batch_definition_whole_table("whole"), suite=suite))
-    checkpoint = context.checkpoints.add(gx.Checkpoint(
-        name=table, validation_definitions=[definition],
-        actions=[gx.checkpoint.UpdateDataDocsAction(name="docs", site_names=["tthc"])],
-        result_format={"result_format": "COMPLETE", "unexpected_index_column_names": KEY,
-                       "return_unexpected_index_query": False}))
-    run = checkpoint.run()
-    key, result = next(iter(run.run_results.items()))
-    urls = [u["site_url"] for u in context.get_docs_sites_urls(resource_identifier=key, site_names=["tthc"])]
-    outcomes = [_outcome(i, r) for i, r in enumerate(result.results)]
-    _raise_on_errors(result.results, table)
-    return Report(outcomes, urls[0] if urls else None)
+        fold.build_flags(conn, table, items)
+        conn.commit()
+    folded = [_folded_item(table, i, item) for i, item in enumerate(items)]
+    results, url = gx_runtime.run_suite(warehouse, docs_dir(), table, spec, folded)
+    _raise_on_errors(results, table)
+    return Report([_outcome(i, item, r) for i, (item, r) in enumerate(zip(items, results, strict=True))], url)
 
 
 def _raise_on_errors(results, table: str) -> None:
@@ -193,34 +184,24 @@ def quarantine_failures(conn: psycopg.Connection, *, table: str, batch_id: str, 
                         outcomes: list[Outcome]) -> int:
     """Move the rows of failed row-level warnings out of staging into quarantine; return how many.
 
-    Every failed expectation records its rows first, so a row failing two checks carries both
-    reasons; only then are the rows removed from staging.
+    Set-based, through the folded flags: one insert records every (row, failed expectation) pair,
+    so a row failing two checks carries both reasons; one delete then removes the rows.
     """
     failed = [o for o in outcomes if not o.success and o.severity == "warning" and o.row_level]
-    target = staging_identifier(table)
-    for outcome in failed:
-        conn.execute(sql.SQL(
-            "insert into quarantine.rejected_row (batch_id, entity, source_file, row_number, column_name,"
-            " expectation, reason, raw) select %(batch)s, %(entity)s, s._file, s._row, '', %(exp)s,"
-            " %(reason)s, to_jsonb(s) - '_file' - '_row' from {} s join ({}) bad using (_file, _row)"
-            " on conflict do nothing").format(target, _bad_rows_sql(table, outcome)),
-            {"batch": batch_id, "entity": entity, "exp": outcome.expectation, "reason": outcome.reason})
-    moved = 0
-    for outcome in failed:
-        cursor = conn.execute(sql.SQL("delete from {} s using ({}) bad where s._file = bad._file "
-                                      "and s._row = bad._row").format(target, _bad_rows_sql(table, outcome)))
-        moved += cursor.rowcount
+    flags = staging_identifier(fold.flags_table(table))
+    if failed:
+        params = {"batch": batch_id, "entity": entity, "indexes": [o.index for o in failed],
+                  "labels": [o.expectation for o in failed], "reasons": [o.reason for o in failed]}
+        conn.execute(sql.SQL(read_sql("quality/quarantine_flagged.sql")).format(
+            staging=staging_identifier(table), flags=flags), params)
+        moved = conn.execute(sql.SQL(
+            "delete from {} as s using {} as d where d._file = s._file and d._row = s._row "
+            "and d.failed && %(indexes)s::int[]").format(staging_identifier(table), flags),
+            {"indexes": params["indexes"]}).rowcount
+    else:
+        moved = 0
+    conn.execute(sql.SQL("drop table if exists {}").format(flags))
     return moved
-
-
-def _bad_rows_sql(table: str, outcome: Outcome) -> sql.Composable:
-    if outcome.query is not None:
-        staged = sql.SQL("(select * from {}) as subselect").format(staging_identifier(table))
-        before, after = outcome.query.split("{batch}", 1)
-        return sql.SQL("{}{}{}").format(sql.SQL(before), staged, sql.SQL(after))
-    values = sql.SQL(", ").join(sql.SQL("({}, {}::bigint)").format(sql.Literal(f), sql.Literal(r))
-                                for f, r in outcome.keys)
-    return sql.SQL("select * from (values {}) as bad (_file, _row)").format(values)
 
 
 def record(conn: psycopg.Connection, *, batch_id: str, entity: str, report: Report) -> None:
