@@ -1,5 +1,6 @@
 -- Every distinct status a dossier was seen in, at the time the source recorded it: the history.
--- Only codes staged more than once ({duplicates}) can repeat an event, so only they are de-duplicated.
+-- Only codes staged more than once ({duplicates}) can repeat an event, so only they are
+-- de-duplicated.
 with events as (
     select dossier_code, status, source_updated_at
     from {staging}

@@ -26,4 +26,6 @@ update core.fact_dossier as target set
     source_updated_at = staged.source_updated_at,
     batch_id = %(batch_id)s
 from {staging} as staged
-where target.dossier_code = staged.dossier_code and staged.source_updated_at > target.source_updated_at
+where
+    target.dossier_code = staged.dossier_code
+    and staged.source_updated_at > target.source_updated_at

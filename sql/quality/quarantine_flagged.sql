@@ -1,5 +1,6 @@
 -- Rows of failed row-level warnings into quarantine, one row per (staged row, failed expectation):
--- the folded flags ({flags}: key + failed expectation indexes) joined once to the batch ({staging}).
+-- the folded flags ({flags}: key + failed expectation indexes) joined once to the batch
+-- ({staging}).
 with failed as (
     select
         failure.expectation_index,
@@ -22,6 +23,6 @@ select
     failed.reason,
     to_jsonb(s) - '_file' - '_row'
 from {flags} as flags
-inner join failed on failed.expectation_index = any(flags.failed)
+inner join failed on failed.expectation_index = any(flags.failed)  -- noqa: ST09 (any() must be on the right)
 inner join {staging} as s on s._file = flags._file and s._row = flags._row
 on conflict do nothing
