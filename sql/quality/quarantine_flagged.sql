@@ -23,6 +23,6 @@ select
     failed.reason,
     to_jsonb(s) - '_file' - '_row'
 from {flags} as flags
-inner join failed on failed.expectation_index = any(flags.failed)  -- noqa: ST09 (any() must be on the right)
-inner join {staging} as s on s._file = flags._file and s._row = flags._row
+inner join failed on failed.expectation_index = any(flags.failed)
+inner join {staging} as s on flags._file = s._file and flags._row = s._row
 on conflict do nothing
