@@ -274,6 +274,7 @@ def canonical_columns(n: int, province_code: str, start: dt.datetime, end: dt.da
                              for i, (r, u) in enumerate(zip(receiving.tolist(), updated.tolist(),
                                                             strict=True))], dtype=object)
     level = np.array([a.level for a in agencies], dtype=object)
+    names = np.array([a.name for a in agencies], dtype=object)
     attribute = {name: np.array([getattr(p, name) for p in procedures], dtype=object)[proc]
                  for name in ("code", "name", "field_code", "paper_result")}
     return {
@@ -283,6 +284,8 @@ def canonical_columns(n: int, province_code: str, start: dt.datetime, end: dt.da
         "field_code": (attribute["field_code"], None),
         "receiving_agency_code": (codes[receiving], None),
         "processing_agency_code": (codes[processing], None),
+        "receiving_agency_name": (names[receiving], None),
+        "processing_agency_name": (names[processing], None),
         "agency_level": (level[processing], None),
         "province_code": (np.full(n, province_code, dtype=object), None),
         "channel": (channel, channel == 0),

@@ -47,8 +47,8 @@ def _col(name: str) -> sql.Composable:
     return sql.SQL("b.{}").format(sql.Identifier(name))
 
 
-def _between(kw: dict) -> sql.Composable:
-    col, parts = _col(kw["column"]), []
+def _between(kw: dict, col: sql.Composable | None = None) -> sql.Composable:
+    col, parts = col if col is not None else _col(kw["column"]), []
     if kw.get("min_value") is not None:
         op = "<=" if kw.get("strict_min") else "<"
         parts.append(sql.SQL("{} {} {}").format(col, sql.SQL(op), sql.Literal(kw["min_value"])))
@@ -105,6 +105,8 @@ def predicate(item: dict, staging: sql.Composable, alias: str = "j") -> Folded:
         return Folded(sql.SQL("{} !~ {}").format(_col(kw["column"]), sql.Literal(kw["regex"])))
     if kind == "expect_column_values_to_be_between":
         return Folded(_between(kw))
+    if kind == "expect_column_value_lengths_to_be_between":  # lengths in characters, as GX counts
+        return Folded(_between(kw, sql.SQL("char_length({})").format(_col(kw["column"]))))
     if kind == "expect_column_pair_values_a_to_be_greater_than_b":
         return Folded(_pair(kw))
     if kind == "expect_compound_columns_to_be_unique":
