@@ -7,6 +7,7 @@ overridden.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import socket
 import subprocess
@@ -61,21 +62,26 @@ def configure() -> Path:
 
 
 def ensure_metadata_db() -> None:
-    """Create or upgrade Airflow's metadata database (a local SQLite file by default)."""
+    """Create or upgrade Airflow's metadata database (a local SQLite file by default).
+
+    Two local commands started at once on a fresh install would both run `airflow db migrate`
+    on one SQLite file and one would crash: the first takes a file lock, the second waits for it
+    and then finds the database migrated.
+    """
     configure()
     marker = airflow_home() / ".migrated"
     if marker.exists():
         return
+    with (airflow_home() / ".migrate.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not marker.exists():
+            _migrate()
+            marker.write_text("ok\n")
+
+
+def _migrate() -> None:
     airflow = Path(sys.executable).with_name("airflow")
-    result = subprocess.run(
-        [str(airflow), "db", "migrate"],
-        capture_output=True,
-        text=True,
-        env=os.environ.copy(),
-        timeout=600,
-    )
+    result = subprocess.run([str(airflow), "db", "migrate"], capture_output=True, text=True,
+                            env=os.environ.copy(), timeout=600)
     if result.returncode != 0:
-        raise RuntimeError(
-            f"airflow db migrate failed:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}"
-        )
-    marker.write_text("ok\n")
+        raise RuntimeError(f"airflow db migrate failed:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")

@@ -52,3 +52,24 @@ def test_the_banner_gives_url_and_login(monkeypatch, tmp_path):
     text = airflow_up.banner(8080, passwords, feeds_served=False)
     assert "http://localhost:8080" in text and "admin / s3cret" in text
     assert "pw@" not in text and "Ctrl-C stops everything" in text
+
+
+def test_two_commands_at_once_on_a_fresh_install_migrate_once(tmp_path, monkeypatch) -> None:
+    """The second waits for the first's `airflow db migrate` instead of running its own beside it."""
+    import threading
+    import time
+
+    monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path / "airflow"))
+    calls = []
+
+    def slow_migrate() -> None:
+        calls.append(threading.get_ident())
+        time.sleep(0.3)
+
+    monkeypatch.setattr(airflow_env, "_migrate", slow_migrate)
+    threads = [threading.Thread(target=airflow_env.ensure_metadata_db) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert len(calls) == 1 and (tmp_path / "airflow" / ".migrated").exists()
