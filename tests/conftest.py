@@ -8,6 +8,7 @@ database, configured before anything imports Airflow.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -67,25 +68,34 @@ def server_url() -> str:
     return _server_url()
 
 
-@pytest.fixture(scope="session")
-def warehouse_url(server_url: str):
-    """A migrated warehouse in a database of its own, dropped when the session ends."""
+@contextlib.contextmanager
+def migrated_warehouse(server_url: str, prefix: str):
+    """A migrated warehouse with its reference data, in a database of its own, dropped afterwards."""
     from tthc_warehouse.db import migrate
     from tthc_warehouse.reference import loader
 
-    name = f"tthc_test_{uuid.uuid4().hex[:10]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(server_url, autocommit=True) as conn:
         conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
     url = _with_database(server_url, name)
-    os.environ["AIRFLOW_CONN_WAREHOUSE"] = url
-    migrate.upgrade(url)
-    with psycopg.connect(url) as conn:
-        loader.load_reference(conn)
-        conn.commit()
-    yield url
-    os.environ.pop("AIRFLOW_CONN_WAREHOUSE", None)
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+    try:
+        migrate.upgrade(url)
+        with psycopg.connect(url) as conn:
+            loader.load_reference(conn)
+            conn.commit()
+        yield url
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as conn:
+            conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+
+
+@pytest.fixture(scope="session")
+def warehouse_url(server_url: str):
+    """The session's warehouse, also exported as the Airflow connection the DAGs use."""
+    with migrated_warehouse(server_url, "tthc_test") as url:
+        os.environ["AIRFLOW_CONN_WAREHOUSE"] = url
+        yield url
+        os.environ.pop("AIRFLOW_CONN_WAREHOUSE", None)
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import re
-import uuid
 from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -21,7 +20,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from tthc_warehouse.db import migrate, objects
+from tests.conftest import migrated_warehouse
+from tthc_warehouse.db import objects
 from tthc_warehouse.marts import builder
 from tthc_warehouse.paths import SQL_DIR
 from tthc_warehouse.reference import loader
@@ -705,14 +705,8 @@ def rebuild_as_loader(url: str) -> dict:
 @pytest.fixture(scope="module")
 def mart_url(server_url):
     """A fresh warehouse holding only the hand-built records, marts rebuilt as the loader."""
-    name = f"tthc_marts_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    url = server_url.rsplit("/", 1)[0] + "/" + name
-    try:
-        migrate.upgrade(url)
+    with migrated_warehouse(server_url, "tthc_marts") as url:
         with psycopg.connect(url) as conn:
-            loader.load_reference(conn)
             for table, rows in {**REFERENCE, "core.fact_dossier": dossiers(),
                                 "core.fact_dossier_status_event": status_events(dossiers()),
                                 "core.fact_payment": payments(), "core.fact_refund": refunds(),
@@ -721,9 +715,6 @@ def mart_url(server_url):
             conn.commit()
         rebuild_as_loader(url)
         yield url
-    finally:
-        with psycopg.connect(server_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
 
 
 @pytest.fixture

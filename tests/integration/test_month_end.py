@@ -8,15 +8,13 @@ hand-written calendar of late April 2024), never read back from the SQL.
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 
 import psycopg
 import pytest
 from psycopg import sql
 
-from tthc_warehouse.db import migrate
+from tests.conftest import migrated_warehouse
 from tthc_warehouse.marts import builder
-from tthc_warehouse.reference import loader
 
 pytestmark = pytest.mark.integration
 
@@ -177,14 +175,8 @@ def rebuild(url: str) -> None:
 
 @pytest.fixture(scope="module")
 def url(server_url):
-    name = f"tthc_month_end_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    url = server_url.rsplit("/", 1)[0] + "/" + name
-    try:
-        migrate.upgrade(url)
+    with migrated_warehouse(server_url, "tthc_month_end") as url:
         with psycopg.connect(url) as conn:
-            loader.load_reference(conn)
             conn.cursor().executemany(
                 "insert into ref.agency (agency_code, province_code, name, agency_level) "
                 "values (%s, %s, %s, %s)", AGENCIES)
@@ -194,10 +186,6 @@ def url(server_url):
             conn.commit()
         rebuild(url)
         yield url
-    finally:
-        with psycopg.connect(server_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("drop database if exists {} with (force)").format(
-                sql.Identifier(name)))
 
 
 @pytest.fixture
