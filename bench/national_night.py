@@ -48,6 +48,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--workers", default="1,2,4,8", help="Celery worker counts to estimate")
     parser.add_argument("--parallelism", type=int, default=4,
                         help="LocalExecutor task slots ([core] parallelism; default 4 on 2 cores)")
+    parser.add_argument("--units", type=int, help="only the first N units (a quick check of the harness)")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds to wait for each run")
     parser.add_argument("--json", type=Path, help="write the figures to this file")
     return parser.parse_args(argv)
@@ -141,7 +142,7 @@ def run_night(args: argparse.Namespace, url: str, metadata_url: str, work_dir: P
     from tthc_warehouse.ops import batches
 
     day = dt.date.fromisoformat(args.day)
-    units = _prepare(url, day)
+    units = _prepare(url, day)[:args.units]
     feeds = write_night(work_dir / "inbox", work_dir / "feeds.yaml", units,
                         dt.datetime.combine(day, dt.time()), args.dossiers, args.seed)
     conf = {"from_date": day.isoformat(), "to_date": (day + dt.timedelta(days=1)).isoformat(),
