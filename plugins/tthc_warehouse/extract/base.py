@@ -13,6 +13,7 @@ with file, row and column. The format is decided once, in ``tthc_warehouse.extra
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from pathlib import Path
@@ -65,6 +66,13 @@ class Source(ABC):
         json_like = self.feed.format in ("jsonl", "http", "dvcqg")
         return ValueFormat(numbers=self.feed.options.get("numbers", "json" if json_like else "vi"),
                            dates=self.feed.options.get("dates", "vi"))
+
+    @functools.cached_property
+    def mapping(self) -> dict[str, str]:
+        """The feed's header mapping, read once (a batch reads hundreds of daily files)."""
+        from tthc_warehouse.extract.feeds import load_mapping
+
+        return load_mapping(self.feed.mapping)
 
     def expected_columns(self, mapping: dict[str, str]) -> list[str]:
         """Columns a file must have: the required ones and every one the feed's mapping names.

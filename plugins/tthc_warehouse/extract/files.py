@@ -174,7 +174,8 @@ class _CsvFile:
                                           column_names=self.names, encoding=self.encoding),
             parse_options=pcsv.ParseOptions(delimiter=self.sep, newlines_in_values=True,
                                             ignore_empty_lines=False, invalid_row_handler=self._skip),
-            convert_options=pcsv.ConvertOptions(column_types=dict.fromkeys(self.names, pa.string()),
+            # read as bytes: ``_text`` checks the UTF-8 only of the columns that are not plain ASCII
+            convert_options=pcsv.ConvertOptions(column_types=dict.fromkeys(self.names, pa.binary()),
                                                 strings_can_be_null=False),
         )
         pending: list[pa.Table] = []
@@ -212,13 +213,14 @@ class _CsvFile:
         breaks = np.zeros(n, dtype=np.int64)
         for column in batch.columns:
             if 10 in _value_bytes(column):  # a quoted value with a line break
-                breaks += pc.count_substring(column, "\n").to_numpy(zero_copy_only=False)
+                breaks += pc.count_substring(column, b"\n").to_numpy(zero_copy_only=False)
         lines = records + self._extra_before(records, breaks)
         self.next_record = int(records[-1]) + 1
         blank = self._blank(batch)
         self.last = (int(records[-1]), int(lines[-1]), not blank[-1], bool(breaks[-1]))
+        text = {name: _text(column) for name, column in zip(self.names, batch.columns, strict=True)}
         table = pa.table({ROW_COLUMN: pa.array(lines, pa.int64()),
-                          **{canonical: batch.column(name) for name, canonical in self.mapped.items()}})
+                          **{canonical: text[name] for name, canonical in self.mapped.items()}})
         return table.filter(pa.array(~blank)) if blank.any() else table
 
     def _extra_before(self, records: np.ndarray, breaks: np.ndarray) -> np.ndarray:
@@ -290,6 +292,14 @@ class _CsvFile:
         return pa.table({ROW_COLUMN: pa.array([n for n, _ in self.malformed], pa.int64()),
                          **{c: pa.nulls(len(self.malformed), pa.string()) for c in self.mapped.values()},
                          MALFORMED_COLUMN: pa.array([what for _, what in self.malformed], pa.string())})
+
+
+def _text(column: pa.Array) -> pa.Array:
+    """Bytes as UTF-8 text: plain ASCII as it is, anything else checked (a bad byte fails the file)."""
+    data = _value_bytes(column)
+    if not len(data) or int(data.max()) < 0x80:
+        return column.view(pa.string())
+    return column.cast(pa.string())
 
 
 def _value_bytes(column: pa.Array) -> np.ndarray:

@@ -108,6 +108,7 @@ _PATTERNS |= {field: "[0-9]{1,2}" for field in _FIELDS if field not in _PATTERNS
 _UNIX_DAY0 = 719_468  # days from 0000-03-01 to 1970-01-01 (civil calendar)
 US_PER_SECOND = 1_000_000
 US_PER_DAY = 86_400 * US_PER_SECOND
+_MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int32)
 
 
 @dataclass(frozen=True)
@@ -163,7 +164,7 @@ def _read_format(text: pa.Array, todo: np.ndarray, fmt: DateFormat) -> tuple[np.
     """Positions of the ``todo`` values that ``fmt`` reads, and their microseconds since 1970."""
     parts: dict[str, np.ndarray] = {}
     rows = np.flatnonzero(todo & (pc.binary_length(text).to_numpy(zero_copy_only=False) == len(fmt.template)))
-    fixed, fields = _fixed_width(text, rows, fmt)
+    fixed, fields = fixed_width_fields(text, rows, fmt)
     rest = np.setdiff1d(np.flatnonzero(todo), fixed, assume_unique=True)
     matched = rest[:0]
     if len(rest):
@@ -178,40 +179,47 @@ def _read_format(text: pa.Array, todo: np.ndarray, fmt: DateFormat) -> tuple[np.
     else:
         parts = fields
     rows = np.concatenate([fixed, matched])
-    micros, valid = _compose(parts, len(rows))
+    micros, valid = compose_fields(parts, len(rows))
     return rows[valid], micros[valid]
 
 
-def _fixed_width(text: pa.Array, rows: np.ndarray, fmt: DateFormat) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """The zero-padded values (``01/03/2024 07:30``), read digit by digit with numpy."""
+def fixed_width_fields(text: pa.Array, rows: np.ndarray, fmt: DateFormat,
+                       every_value: bool = False) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Of ``rows`` (values as long as ``fmt``'s zero-padded form, like ``01/03/2024 07:30``), those
+    in that form, and their fields, read digit by digit with numpy. ``every_value``: ``rows`` are
+    all the non-empty values of ``text`` (then its bytes are read in place)."""
     if not len(rows):
         return rows, {f: np.zeros(0, dtype=np.int64) for f in fmt.fields}
-    chosen = text.take(pa.array(rows))
+    chosen = text if every_value else text.take(pa.array(rows))
     width = len(fmt.template)
     offsets, data = chosen.buffers()[1:3]
     start = np.frombuffer(offsets, dtype=np.int32, count=1, offset=chosen.offset * 4)[0]
     grid = np.frombuffer(data, dtype=np.uint8, count=len(rows) * width, offset=start).reshape(-1, width)
-    template = np.frombuffer(fmt.template, dtype=np.uint8)
-    digit = template == ord("#")
-    ok = (grid[:, ~digit] == template[~digit]).all(axis=1)
-    ok &= ((grid[:, digit] >= ord("0")) & (grid[:, digit] <= ord("9"))).all(axis=1)
-    grid = grid[ok].astype(np.int64) - ord("0")
+    ok = np.ones(len(rows), dtype=bool)
+    digits = {}
+    for at, expected in enumerate(fmt.template):
+        column = grid[:, at]
+        if expected == ord("#"):
+            digits[at] = column - np.uint8(ord("0"))  # wraps around below "0": not < 10
+            ok &= digits[at] < 10
+        else:
+            ok &= column == expected
     fields = {}
     for field, where in fmt.positions.items():
-        value = np.zeros(len(grid), dtype=np.int64)
-        for column in range(where.start, where.stop):
-            value = value * 10 + grid[:, column]
-        fields[field] = value
+        value = np.zeros(len(rows), dtype=np.int32)
+        for at in range(where.start, where.stop):
+            value = value * 10 + digits[at]
+        fields[field] = value[ok]
     return rows[ok], fields
 
 
-def _compose(parts: dict[str, np.ndarray], size: int) -> tuple[np.ndarray, np.ndarray]:
+def compose_fields(parts: dict[str, np.ndarray], size: int) -> tuple[np.ndarray, np.ndarray]:
     """Microseconds since 1970 from calendar fields, and which fields make a real date and time."""
-    zero = np.zeros(size, dtype=np.int64)
-    year, month, day = parts["Y"], parts["m"], parts["d"]
-    hour, minute, second = parts.get("H", zero), parts.get("M", zero), parts.get("S", zero)
+    zero = np.zeros(size, dtype=np.int32)
+    year, month, day = (parts[f].astype(np.int32, copy=False) for f in "Ymd")
+    hour, minute, second = (parts.get(f, zero).astype(np.int32, copy=False) for f in "HMS")
     leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
-    month_days = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])[np.clip(month, 0, 12)]
+    month_days = _MONTH_DAYS[np.clip(month, 0, 12)]
     valid = ((year >= 1) & (month >= 1) & (month <= 12) & (day >= 1)
              & (day <= month_days + (leap & (month == 2))) & (hour <= 23) & (minute <= 59) & (second <= 61))
     y = year - (month <= 2)  # days from civil (proleptic Gregorian), Howard Hinnant's algorithm
@@ -219,4 +227,5 @@ def _compose(parts: dict[str, np.ndarray], size: int) -> tuple[np.ndarray, np.nd
     yoe = y - era * 400
     doy = (153 * (month + np.where(month > 2, -3, 9)) + 2) // 5 + day - 1
     days = era * 146_097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - _UNIX_DAY0
-    return days * US_PER_DAY + ((hour * 60 + minute) * 60 + second) * US_PER_SECOND, valid
+    seconds = (hour * 60 + minute) * 60 + second
+    return days.astype(np.int64) * US_PER_DAY + seconds.astype(np.int64) * US_PER_SECOND, valid

@@ -1,11 +1,16 @@
-"""Typed Arrow tables -> PostgreSQL's binary COPY format, built a column at a time.
+"""Typed Arrow tables -> PostgreSQL's binary COPY format.
 
 A row of the format is a 16-bit field count, then per field a 32-bit length (-1: NULL) and the
 value in PostgreSQL's binary form (big-endian integers, microseconds or days since 2000-01-01,
 UTF-8 text as is). The server then stores values without parsing text, which halves its share
-of the COPY next to ``format csv``. The fixed-width columns (integers, flags, timestamps, dates)
-are laid out together in one numpy byte grid; the text columns and their lengths are joined to it
-by Arrow (``binary_join_element_wise``), so no Python code runs per row or per value.
+of the COPY next to ``format csv``.
+
+``BinaryCopy.prepare`` gives every column the Arrow type whose binary form is the staging column's
+(int2/int4/int8, flags, timestamps to the second, dates, text; ``numeric`` values already in
+``numeric_send``'s form, which goes through as raw bytes). pgpq (Rust) then writes the rows; where
+it has no wheel (Linux on ARM), Arrow and numpy write the same bytes: the fixed-width fields of a
+row in one numpy byte grid, the text and its lengths joined to it by ``binary_join_element_wise``.
+Neither runs Python code per row or per value.
 
 Timestamps are stored to the second, as the staging rules have always had them; zone-aware values
 are in UTC (PostgreSQL's own form of ``timestamptz``).
@@ -22,6 +27,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from psycopg import sql
+
+try:
+    from pgpq import ArrowToPostgresBinaryEncoder
+except ImportError:  # no wheel for this platform: encode with Arrow
+    ArrowToPostgresBinaryEncoder = None
 
 HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # signature, flags, header extension length
 TRAILER = b"\xff\xff"
@@ -56,21 +66,65 @@ class BinaryCopy:
         names = sql.SQL(", ").join(sql.Identifier(name) for name, _ in self.columns)
         return sql.SQL("copy {} ({}) from stdin (format binary)").format(table, names)
 
-    def encode(self, table: pa.Table) -> bytes | pa.Buffer:
-        """The rows of ``table`` (a column per name; extra columns ignored) without header/trailer."""
-        n = table.num_rows
-        if n == 0:
-            return b""
-        arrays = {name: _contiguous(table.column(name)) for name, _ in self.columns}
+    def prepare(self, table: pa.Table) -> pa.Table:
+        """The COPY's columns of ``table`` (extra ones ignored), typed as their binary form wants."""
+        return pa.table({name: _prepared(_contiguous(table.column(name)), kind) for name, kind in self.columns})
+
+    def encode(self, table: pa.Table) -> list[bytes | memoryview | pa.Buffer]:
+        """The rows of ``table`` in the format, without its header and trailer (in pieces)."""
+        if table.num_rows == 0:
+            return []
+        prepared = self.prepare(table)
+        if ArrowToPostgresBinaryEncoder is None:
+            return [self.encode_with_arrow(prepared)]
+        encoder = ArrowToPostgresBinaryEncoder(prepared.schema)
+        encoder.write_header()  # = HEADER, which the COPY writes once
+        parts = [encoder.write_batch(batch) for batch in prepared.to_batches()]
+        parts.append(memoryview(encoder.finish())[:-len(TRAILER)])  # it buffers: finish() flushes
+        return [part for part in parts if len(part)]
+
+    def encode_with_arrow(self, prepared: pa.Table) -> pa.Buffer:
+        """``encode`` of a prepared table, by Arrow and numpy alone."""
+        n = prepared.num_rows
+        arrays = {name: _contiguous(prepared.column(name)) for name, _ in self.columns}
         fixed = [(name, kind) for name, kind in self.columns if kind in _WIDTH]
         parts = [_grid(len(self.columns), [(arrays[name], kind) for name, kind in fixed], n)]
-        for name, kind in self.columns[len(fixed):]:
-            values = _numeric(arrays[name]) if kind == "numeric" else _text(arrays[name])
+        for name, _ in self.columns[len(fixed):]:
+            values = arrays[name].cast(pa.large_binary())
             parts += [_lengths(values), values]
         rows = pc.binary_join_element_wise(*parts, pa.scalar(b"", pa.large_binary()),
                                            null_handling="replace", null_replacement=b"")
         offsets = np.frombuffer(rows.buffers()[1], dtype=np.int64, count=n + 1, offset=rows.offset * 8)
         return rows.buffers()[2][int(offsets[0]):int(offsets[-1])]
+
+
+def _prepared(array: pa.Array, kind: str) -> pa.Array:
+    """``array`` as the Arrow type whose binary form is the column's: int2/4/8, bool, timestamp[us]
+    (to the second; UTC for timestamptz), date32, text; numeric as ``numeric_send`` bytes."""
+    if kind in ("int8", "int4", "int2"):
+        return pc.cast(array, {"int8": pa.int64(), "int4": pa.int32(), "int2": pa.int16()}[kind])
+    if kind == "bool":
+        return pc.cast(array, pa.bool_())
+    if kind in ("timestamp", "timestamptz"):
+        micros = _micros(array)
+        micros -= micros % _US_PER_SECOND  # to the second (floor, also before 1970)
+        return pa.array(micros, pa.int64(), mask=_missing(array)).cast(
+            pa.timestamp("us", tz="UTC" if kind == "timestamptz" else None))
+    if kind == "date":
+        if pa.types.is_date32(array.type):
+            return array
+        return pa.array((_micros(array) // _US_PER_DAY).astype(np.int32), pa.int32(),
+                        mask=_missing(array)).cast(pa.date32())
+    if kind == "numeric":
+        return _numeric(array)
+    if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
+        array = pc.cast(array, pa.string())
+    return array
+
+
+def _missing(array: pa.Array) -> np.ndarray | None:
+    valid = _valid(array)
+    return None if valid is None else ~valid
 
 
 def _contiguous(column: pa.ChunkedArray | pa.Array) -> pa.Array:
@@ -118,19 +172,15 @@ def _grid(count: int, fixed: list[tuple[pa.Array, str]], n: int) -> pa.Array:
 
 
 def _fixed_values(array: pa.Array, kind: str) -> np.ndarray:
-    """Big-endian values (anything where NULL: those bytes are dropped)."""
+    """Big-endian values of a prepared column (anything where NULL: those bytes are dropped)."""
     if kind == "bool":
         return pc.fill_null(array, False).to_numpy(zero_copy_only=False).astype(">u1")
     if kind in ("timestamp", "timestamptz"):
-        micros = _micros(array)
-        micros -= micros % _US_PER_SECOND  # to the second (floor, also before 1970)
-        return (micros - _EPOCH_2000_DAYS * _US_PER_DAY).astype(">i8")
+        return (_micros(array) - _EPOCH_2000_DAYS * _US_PER_DAY).astype(">i8")
     if kind == "date":
-        days = (pc.cast(array, pa.int32()).to_numpy(zero_copy_only=False).astype(np.int64)
-                if pa.types.is_date32(array.type) else _micros(array) // _US_PER_DAY)
-        return (days - _EPOCH_2000_DAYS).astype(">i4")
-    target = {"int8": pa.int64(), "int4": pa.int32(), "int2": pa.int16()}[kind]
-    return np.asarray(pc.fill_null(pc.cast(array, target), 0)).astype(f">i{_WIDTH[kind]}")
+        return (pc.fill_null(pc.cast(array, pa.int32()), 0).to_numpy(zero_copy_only=False)
+                - _EPOCH_2000_DAYS).astype(">i4")
+    return np.asarray(pc.fill_null(array, 0)).astype(f">i{_WIDTH[kind]}")
 
 
 def _micros(array: pa.Array) -> np.ndarray:
@@ -140,13 +190,6 @@ def _micros(array: pa.Array) -> np.ndarray:
     unit = array.type.unit
     values = pc.fill_null(pc.cast(array, pa.int64()), 0).to_numpy(zero_copy_only=False).astype(np.int64)
     return {"s": values * _US_PER_SECOND, "ms": values * 1000, "us": values, "ns": values // 1000}[unit]
-
-
-def _text(array: pa.Array) -> pa.Array:
-    if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)
-            or pa.types.is_binary(array.type) or pa.types.is_large_binary(array.type)):
-        array = pc.cast(array, pa.string())
-    return array.cast(pa.large_binary())
 
 
 def _lengths(values: pa.Array) -> pa.Array:

@@ -80,10 +80,12 @@ def copy_rows(conn: psycopg.Connection, table: str, rows: pd.DataFrame | pa.Tabl
     _copy(conn, copy.statement(staging_identifier(table)), copy.encode(rows))
 
 
-def _copy(conn: psycopg.Connection, statement: sql.Composable, payload: bytes | pa.Buffer) -> None:
+def _copy(conn: psycopg.Connection, statement: sql.Composable, payload: list) -> None:
+    """One binary COPY of encoded rows (``BinaryCopy.encode``)."""
     with conn.cursor().copy(statement) as copy:
         copy.write(HEADER)
-        copy.write(payload)
+        for part in payload:
+            copy.write(part)
         copy.write(TRAILER)
 
 
@@ -137,7 +139,7 @@ def stage_files(conn: psycopg.Connection, *, batch_id: str, table: str, entity: 
     copy = BinaryCopy.of(staging_columns(entity))
     statement = copy.statement(staging_identifier(table))
 
-    def prepared() -> Iterator[tuple[int, int, list[dict], bytes | pa.Buffer]]:
+    def prepared() -> Iterator[tuple[int, int, list[dict], list]]:
         for raw in raw_batches(source, paths, start, end):
             chunk = normalize_table(raw, entity, source.value_format)
             yield raw.num_rows, chunk.rows.num_rows, chunk.errors, copy.encode(chunk.rows)
