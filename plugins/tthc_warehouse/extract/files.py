@@ -216,7 +216,7 @@ class _CsvFile:
                 breaks += pc.count_substring(column, b"\n").to_numpy(zero_copy_only=False)
         lines = records + self._extra_before(records, breaks)
         self.next_record = int(records[-1]) + 1
-        blank = self._blank(batch)
+        blank = self._blank(batch, lines)
         self.last = (int(records[-1]), int(lines[-1]), not blank[-1], bool(breaks[-1]))
         text = {name: _text(column) for name, column in zip(self.names, batch.columns, strict=True)}
         table = pa.table({ROW_COLUMN: pa.array(lines, pa.int64()),
@@ -255,14 +255,28 @@ class _CsvFile:
                 else "a missing delimiter, or a line break inside an unquoted value?")
         self.malformed.append((line, f"expected {self.width} fields, saw {fields} ({hint})"))
 
-    def _blank(self, batch: pa.RecordBatch) -> np.ndarray:
-        """Rows of a blank line: every field empty (Arrow reads a blank line as such a row)."""
+    def _blank(self, batch: pa.RecordBatch, lines: np.ndarray) -> np.ndarray:
+        """Rows of a blank line (Arrow reads one as a row of empty fields; a line of delimiters
+        alone is such a row too, but a record, which is kept)."""
         blank = pc.equal(pc.binary_length(batch.column(0)), 0).to_numpy(zero_copy_only=False)
         for column in batch.columns[1:]:
             if not blank.any():
-                break
+                return blank
             blank &= pc.equal(pc.binary_length(column), 0).to_numpy(zero_copy_only=False)
+        if blank.any() and self.width > 1:
+            blank &= np.isin(lines, self._blank_lines(set(lines[blank].tolist())))
         return blank
+
+    def _blank_lines(self, candidates: set[int]) -> list[int]:
+        """Which of these lines are empty (seldom asked: only where a row has no value at all)."""
+        found = []
+        with self.path.open("rb") as fh:
+            for number, line in enumerate(fh, start=1):
+                if number in candidates and not line.strip(b"\r\n"):
+                    found.append(number)
+                if number >= max(candidates):
+                    break
+        return found
 
     def _cut(self, rows: pa.Table | None) -> pa.Table | None:
         """The last record is cut: flag it, whether it had every field or not."""

@@ -228,6 +228,6 @@ def numeric_binary(text: str) -> bytes:
         weight -= 1
     while groups and groups[-1] == 0:
         groups.pop()
-    if not groups:
-        weight = 0
+    if not groups:  # zero has no sign
+        weight, sign = 0, 0
     return struct.pack(f">hhHh{len(groups)}H", len(groups), weight, 0x4000 if sign else 0, scale, *groups)

@@ -158,19 +158,3 @@ def test_payment_money_required_and_bad() -> None:
     assert result.rows.amount.tolist() == [1000]
     assert [(e["row"], e["value"], e["reason"]) for e in result.errors] == [
         (3, "một nghìn", VI_AMOUNT)]
-
-
-def test_copy_text_formats_nulls_flags_numbers_timestamps_and_escapes() -> None:
-    rows = pd.DataFrame({
-        "n": pd.array([1, None, -3], dtype="Int64"),
-        "b": pd.array([True, False, None], dtype="boolean"),
-        "t": pd.Series(pd.to_datetime(["2024-01-02 08:00:05.9", None, "1969-12-31 23:59:59.5"])),
-        "z": pd.Series(pd.to_datetime(["2024-01-02T08:00:00+07:00", None, None], utc=True)),
-        "s": pd.Series(["a\tb\\c\nd\re", None, ""], dtype=object),
-    })
-    assert normalize.copy_text(rows).split("\n") == [
-        "1\tt\t2024-01-02 08:00:05\t2024-01-02 01:00:00+00\ta\\tb\\\\c\\nd\\re",
-        "\\N\tf\t\\N\t\\N\t\\N",
-        "-3\t\\N\t1969-12-31 23:59:59\t\\N\t",
-        "",
-    ]
