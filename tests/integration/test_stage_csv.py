@@ -49,13 +49,15 @@ def test_good_rows_are_staged_and_bad_ones_quarantined_by_file_line_and_column(d
     assert (result.rows_read, result.rows_staged, result.rows_rejected) == (6, 3, 3)
     assert staged == [
         (2, path.name, "A-1", "Khai sinh", dt.datetime(2024, 3, 1, 7, 30), 10, dt.datetime(2024, 3, 1, 8)),
-        (5, path.name, "A-3", "Đăng ký\nkết hôn", dt.datetime(2024, 3, 5, 7, 5), 2, dt.datetime(2024, 3, 5, 8)),
+        (5, path.name, "A-3", "Đăng ký\nkết hôn", dt.datetime(2024, 3, 5, 7, 5), 2,
+         dt.datetime(2024, 3, 5, 8)),
         (9, path.name, "A-6", "Khai   sinh", None, 4, dt.datetime(2024, 3, 6, 9)),
     ]
     assert [(f, n, c) for f, n, c, _, _ in quarantined] == [
         (path.name, 3, "(record)"), (path.name, 7, "received_at"), (path.name, 8, "procedure_name")]
     reasons = [r for _, _, _, r, _ in quarantined]
-    assert reasons[0].startswith(f"{path.name} row 3 column (record): malformed record ('expected 7 fields, saw 5")
+    assert reasons[0].startswith(f"{path.name} row 3 column (record): malformed record "
+                                 "('expected 7 fields, saw 5")
     assert reasons[1] == (f"{path.name} row 7 column received_at: not a date (dd/MM/yyyy [HH:mm]) "
                           "('31/02/2024 07:30')")
     raw = quarantined[2][4] if isinstance(quarantined[2][4], dict) else json.loads(quarantined[2][4])

@@ -109,7 +109,8 @@ def clean_text(raw: pa.Array | pd.Series) -> pa.Array | pd.Series:
     value. A pandas Series comes back as an object Series with ``None`` for nulls.
     """
     if isinstance(raw, pd.Series):
-        return pd.Series(clean_text(text_array(raw)).to_pylist(), index=raw.index, dtype=object, name=raw.name)
+        cleaned = clean_text(text_array(raw)).to_pylist()
+        return pd.Series(cleaned, index=raw.index, dtype=object, name=raw.name)
     if _ascii(raw):
         return _empty_to_null(pc.ascii_trim(raw, ASCII_WHITESPACE))
     indices, dictionary = _distinct(raw)
@@ -135,7 +136,8 @@ def _bytes(values: pa.Array) -> np.ndarray:
     """The bytes a string array's values occupy (numpy view, no copy)."""
     if len(values) == 0 or values.buffers()[1] is None:
         return np.zeros(0, dtype=np.uint8)
-    offsets = np.frombuffer(values.buffers()[1], dtype=np.int32, count=len(values) + 1, offset=values.offset * 4)
+    offsets = np.frombuffer(values.buffers()[1], dtype=np.int32, count=len(values) + 1,
+                            offset=values.offset * 4)
     data = values.buffers()[2]
     if data is None:
         return np.zeros(0, dtype=np.uint8)
@@ -211,10 +213,10 @@ def parse_status(text: pa.Array) -> Parsed:
     numbers = pc.cast(text.filter(pa.array(numeric)), pa.float64()).to_numpy(zero_copy_only=False)
     known = np.isin(numbers, list(DOSSIER_STATUS))
     codes[np.flatnonzero(numeric)[known]] = numbers[known]
-    labels = list(STATUS_BY_LABEL)
-    position = pc.index_in(pc.utf8_lower(text), pa.array(labels)).to_numpy(zero_copy_only=False)
-    by_label = ~np.isnan(position) if position.dtype.kind == "f" else np.ones(len(text), dtype=bool)
-    codes[by_label & (codes == 0)] = [STATUS_BY_LABEL[labels[int(p)]] for p in position[by_label & (codes == 0)]]
+    position = pc.index_in(pc.utf8_lower(text), pa.array(list(STATUS_BY_LABEL)))
+    by_label = _present(position) & (codes == 0)
+    label_codes = np.array(list(STATUS_BY_LABEL.values()), dtype=np.int16)
+    codes[by_label] = label_codes[pc.fill_null(position, 0).to_numpy(zero_copy_only=False)[by_label]]
     found = codes != 0
     return Parsed(pa.array(codes, pa.int16(), mask=~found), _present(text) & ~found,
                   "not a dossier status code or label")
@@ -241,7 +243,7 @@ def parse_timestamptz(text: pa.Array) -> Parsed:
 def parse_date(text: pa.Array, formats: tuple[str, ...] = TIMESTAMP_FORMATS) -> Parsed:
     parsed = parse_timestamp(text, formats)
     micros = pc.fill_null(pc.cast(parsed.values, pa.int64()), 0).to_numpy(zero_copy_only=False)
-    days = pa.array((micros // US_PER_DAY).astype(np.int32), pa.int32(), mask=~_mask(pc.is_valid(parsed.values)))
+    days = pa.array((micros // US_PER_DAY).astype(np.int32), pa.int32(), mask=~_present(parsed.values))
     return Parsed(days.cast(pa.date32()), parsed.bad, parsed.reason)
 
 

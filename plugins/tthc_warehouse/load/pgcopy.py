@@ -68,7 +68,8 @@ class BinaryCopy:
 
     def prepare(self, table: pa.Table) -> pa.Table:
         """The COPY's columns of ``table`` (extra ones ignored), typed as their binary form wants."""
-        return pa.table({name: _prepared(_contiguous(table.column(name)), kind) for name, kind in self.columns})
+        return pa.table({name: _prepared(_contiguous(table.column(name)), kind)
+                         for name, kind in self.columns})
 
     def encode(self, table: pa.Table) -> list[bytes | memoryview | pa.Buffer]:
         """The rows of ``table`` in the format, without its header and trailer (in pieces)."""

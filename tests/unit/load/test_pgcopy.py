@@ -75,7 +75,8 @@ def test_each_type_in_its_binary_form_nulls_and_timestamps_to_the_second() -> No
     rows = [dict(zip([name for name, _ in copy.columns], row, strict=True)) for row in decode(payload, kinds)]
     assert [r["n"] for r in rows] == [1, None, -3]
     assert [r["b"] for r in rows] == [True, False, None]
-    assert [r["t"] for r in rows] == [dt.datetime(2024, 1, 2, 8, 0, 5), None, dt.datetime(1969, 12, 31, 23, 59, 59)]
+    assert [r["t"] for r in rows] == [dt.datetime(2024, 1, 2, 8, 0, 5), None,
+                                      dt.datetime(1969, 12, 31, 23, 59, 59)]
     assert [r["z"] for r in rows] == [dt.datetime(2024, 1, 2, 1, 0), None, None]  # UTC
     assert [r["s"] for r in rows] == ['a\tb\\c\nd\re,"x"', None, ""]
     assert [r["m"] for r in rows] == [10**15, 0, None]
@@ -106,12 +107,13 @@ def test_pgpq_and_the_arrow_encoder_write_the_same_bytes() -> None:
     ("100000000", 1, 2, 0, 0, (1,)),
 ])
 def test_numeric_in_numeric_send_form(text, ndigits, weight, sign, scale, digits) -> None:
-    assert pgcopy.numeric_binary(text) == struct.pack(f">hhHh{ndigits}H", ndigits, weight, sign, scale, *digits)
+    expected = struct.pack(f">hhHh{ndigits}H", ndigits, weight, sign, scale, *digits)
+    assert pgcopy.numeric_binary(text) == expected
     assert Decimal(text) == _decimal(pgcopy.numeric_binary(text))
 
 
 def _decimal(raw: bytes) -> Decimal:
-    ndigits, weight, sign, scale = struct.unpack_from(">hhHh", raw)
+    ndigits, weight, sign, _ = struct.unpack_from(">hhHh", raw)
     digits = struct.unpack_from(f">{ndigits}H", raw, 8)
     value = sum(Decimal(d) * Decimal(10000) ** (weight - i) for i, d in enumerate(digits))
     return -value if sign == 0x4000 else value
