@@ -143,7 +143,8 @@ class _CsvFile:
 
     Records are numbered by Arrow (header = 1, blank lines included: they come as rows of empty
     fields and are dropped); a record's line is its number plus the line breaks inside the quoted
-    values of the records before it.
+    values of the records before it. Records with too many or too few fields are skipped by Arrow
+    and reported here, with their line, after the file's rows.
     """
 
     BLOCK_BYTES = 4 << 20
@@ -191,10 +192,11 @@ class _CsvFile:
                 pending, held = [whole.slice(size)], held - size
         self._invalid_at_end()
         rows = pa.concat_tables(pending) if pending else None
-        if self.last is not None and _ends_mid_record(self.path):
-            rows = self._cut(rows)
-        elif self.last is not None:
-            self._check_quotes()
+        if self.last is not None:
+            cut = _ends_mid_record(self.path)
+            self._check_quotes(cut)
+            if cut:
+                rows = self._cut(rows)
         while rows is not None and rows.num_rows:
             yield rows.slice(0, size)
             rows = rows.slice(size) if rows.num_rows > size else None
@@ -288,10 +290,10 @@ class _CsvFile:
         flags = pa.array([None] * (rows.num_rows - 1) + [cut], pa.string())
         return rows.append_column(MALFORMED_COLUMN, flags)
 
-    def _check_quotes(self) -> None:
+    def _check_quotes(self, cut: bool) -> None:
         """A quote opened in the last record and never closed takes the rest of the file with it."""
         _, line, _, suspect = self.last
-        if not suspect:  # neither a row with a line break in a value nor a broken record with a quote
+        if not (suspect or cut):  # a whole last record, no line break in its values, no stray quote
             return
         with self.path.open("rb") as fh:
             for _ in range(line - 1):

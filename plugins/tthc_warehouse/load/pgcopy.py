@@ -38,6 +38,7 @@ TRAILER = b"\xff\xff"
 _EPOCH_2000_DAYS = 10_957  # 2000-01-01 - 1970-01-01
 _US_PER_SECOND = 1_000_000
 _US_PER_DAY = 86_400 * _US_PER_SECOND
+PGPQ_ROWS = 4096
 
 # PostgreSQL type (as the contract or information_schema name it) -> our name for its encoding
 TYPES = {
@@ -80,7 +81,8 @@ class BinaryCopy:
             return [self.encode_with_arrow(prepared)]
         encoder = ArrowToPostgresBinaryEncoder(prepared.schema)
         encoder.write_header()  # = HEADER, which the COPY writes once
-        parts = [encoder.write_batch(batch) for batch in prepared.to_batches()]
+        # pgpq holds the GIL while it writes: small batches let the COPY go on in between
+        parts = [encoder.write_batch(batch) for batch in prepared.to_batches(max_chunksize=PGPQ_ROWS)]
         parts.append(memoryview(encoder.finish())[:-len(TRAILER)])  # it buffers: finish() flushes
         return [part for part in parts if len(part)]
 

@@ -268,3 +268,11 @@ def test_bytes_that_are_not_utf8_in_any_column_fail_the_file(tmp_path) -> None:
     path.write_bytes((",".join(HEADER) + ",Ghi chú\n").encode() + ",".join(ROWS[0]).encode() + b",caf\xe9\n")
     with pytest.raises(SourceError, match=r"latin\.csv"):
         list(read_csv(path, VN, DOSSIER.required, encoding="utf-8"))
+
+
+def test_a_file_cut_inside_a_quoted_value_cannot_be_read(tmp_path) -> None:
+    path = tmp_path / "cut-quote.csv"
+    path.write_text("\n".join([",".join(HEADER), ",".join(ROWS[0]),
+                               ",".join(ROWS[3][:9]) + ',"Chứng thực']), encoding="utf-8")
+    with pytest.raises(SourceError, match="line 3"):
+        list(read_csv(path, VN, DOSSIER.required))
