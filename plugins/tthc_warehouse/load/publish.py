@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import psycopg
@@ -48,6 +50,11 @@ NEW_CODES = "not " + KNOWN_CODES
 # Sorting and hashing a million staged keys in the default 4 MB spills to disk; one publish at a
 # time per connection can afford more.
 WORK_MEM = "128MB"
+# The staging table has no statistics, so the planner expects a fifth of the batch's rows as
+# groups where a few hundred come, prices gathering them from parallel workers too high and
+# aggregates the batch in one process. For this statement, gathering is priced as what it is.
+PARALLEL_AGGREGATE = {"publish/dossier_described.sql"}
+PARALLEL_COSTS = {"parallel_setup_cost": "0", "parallel_tuple_cost": "0"}
 MONTHS_TOUCHED = {entity: f"publish/{entity}_months_touched.sql" for entity in PUBLISH_STATEMENTS}
 # Entities whose months are read from the temporary tables the statements write (so after them);
 # the others' months join core before the merge changes it.
@@ -111,7 +118,8 @@ def publish_batch(
                 inserted, new_codes = _insert_or_merge(conn, table, codes, params)
                 published += inserted
                 continue
-            cursor = conn.execute(_statement(path, table, codes), params)
+            with _settings(conn, PARALLEL_COSTS if path in PARALLEL_AGGREGATE else {}):
+                cursor = conn.execute(_statement(path, table, codes), params)
             if path == FINDS_KNOWN:
                 known = cursor.rowcount
             elif path in COUNTED:
@@ -121,6 +129,17 @@ def publish_batch(
         records = rows_in_batch(conn, entity, table) if new_codes is None else (known or 0) + new_codes
         drop_staging_table(conn, table)
     return PublishResult(published, [m.isoformat() for m in months], records)
+
+
+@contextmanager
+def _settings(conn: psycopg.Connection, values: dict[str, str]) -> Iterator[None]:
+    """Planner settings for one statement, then back to what they were (within the transaction)."""
+    saved = {name: conn.execute("select current_setting(%s)", (name,)).fetchone()[0] for name in values}
+    for name, value in values.items():
+        conn.execute("select set_config(%s, %s, true)", (name, value))
+    yield
+    for name, value in saved.items():
+        conn.execute("select set_config(%s, %s, true)", (name, value))
 
 
 def _insert_or_merge(conn: psycopg.Connection, table: str, codes: str, params: dict) -> tuple[int, int]:
