@@ -62,10 +62,7 @@ final as (
                 then greatest(end_day.working_days_to - due_day.working_days_to, 0)::integer
         end as working_days_overdue
     from judged
-    left join mart.province_unit_2025 as unit
-        on
-            judged.province_code = unit.province_code
-            and mart.in_force(judged.received_at, unit.valid_from, unit.valid_to)
+    left join lateral mart.province_at(judged.province_code, judged.received_at) as unit on true
     left join calendar as due_day on judged.due_at::date = due_day.day
     left join calendar as end_day on judged.end_day = end_day.day
     left join ref.agency as agency on judged.agency_code = agency.agency_code
