@@ -25,6 +25,7 @@ SCHEMA = "mart"
 # when created, so a function reading a view comes after that view.
 OBJECTS: tuple[str, ...] = (
     "functions/mart.rate",
+    "functions/mart.compliance_rates",
     "functions/mart.in_force",
     "functions/mart.overdue_766",
     "functions/mart.overdue_provincial",
