@@ -88,7 +88,7 @@ ours as (
 joined as (
     select
         s.*, u.unit_key, u.h_code, u.agency_code, o.our_numerator, o.our_denominator,
-        round(100.0 * o.our_numerator / nullif(o.our_denominator, 0), 2) as our_rate,
+        mart.rate(o.our_numerator, o.our_denominator) as our_rate,
         coalesce(s.ratio, s.recomputed_ratio) as portal_rate,
         (
             select value from ref.setting

@@ -76,7 +76,9 @@ final as (
         candidates.procedure_code,
         coalesce(procedure.name, candidates.procedure_name) as procedure_name
     from candidates
-    left join lateral mart.province_at(candidates.province_code, candidates.received_at) as unit on true
+    left join
+        lateral mart.province_at(candidates.province_code, candidates.received_at) as unit
+        on true
     left join calendar as due_day on candidates.due_at::date = due_day.day
     left join calendar as end_day on candidates.end_day = end_day.day
     left join ref.agency as agency on candidates.agency_code = agency.agency_code
