@@ -36,11 +36,8 @@ with candidates as (
         or (flags.finished_at >= bounds.month and flags.finished_at < bounds.month_end)
 ),
 
-calendar as (
-    select
-        day,
-        count(*) filter (where is_working_day) over (order by day) as working_days_to
-    from ref.working_day
+calendar as materialized (
+    select day, working_days_to from mart.working_day_count
 ),
 
 final as (

@@ -25,11 +25,8 @@ judged as (
     from candidates
 ),
 
-calendar as (
-    select
-        day,
-        count(*) filter (where is_working_day) over (order by day) as working_days_to
-    from ref.working_day
+calendar as materialized (
+    select day, working_days_to from mart.working_day_count
 ),
 
 final as (
