@@ -36,6 +36,7 @@ with candidates as (
         or (flags.finished_at >= bounds.month and flags.finished_at < bounds.month_end)
 ),
 
+-- Read once for the due-day and end-day joins below.
 calendar as materialized (
     select day, working_days_to from mart.working_day_count
 ),

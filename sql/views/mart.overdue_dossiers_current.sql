@@ -25,6 +25,7 @@ judged as (
     from candidates
 ),
 
+-- Read once for the due-day and end-day joins below.
 calendar as materialized (
     select day, working_days_to from mart.working_day_count
 ),
