@@ -651,7 +651,11 @@ def task_mart_facts_load(p: dict[str, Any], meter: Meter) -> dict[str, Any]:
 
     from tthc_warehouse.contract import DOSSIER
 
-    names = [*DOSSIER.column_names, "batch_id"]
+    with psycopg.connect(p["url"]) as conn:  # the feed's agency names go to ref.agency, not core
+        stored = {r[0] for r in conn.execute(
+            "select column_name from information_schema.columns "
+            "where table_schema = 'core' and table_name = 'fact_dossier'").fetchall()}
+    names = [*(n for n in DOSSIER.column_names if n in stored), "batch_id"]
     statement = sql.SQL("copy core.fact_dossier ({}) from stdin (format csv)").format(
         sql.SQL(", ").join(map(sql.Identifier, names)))
     event_statement = "copy core.fact_dossier_status_event (dossier_code, status, event_at, batch_id) " \
@@ -667,7 +671,7 @@ def task_mart_facts_load(p: dict[str, Any], meter: Meter) -> dict[str, Any]:
                 start, end = _month(f"{p['year']}-{month:02d}")
                 shares = SETTLED_STATUS_SHARES if month <= 10 else STATUS_SHARES
                 columns = canonical_columns(size, code, start, end, p["seed"] + i, shares)
-                for frame, target in ((fact_frame(columns, start, batch_id), copy),
+                for frame, target in ((fact_frame(columns, start, batch_id)[names], copy),
                                       (status_events(columns, start, batch_id, p["seed"] + i), event_copy)):
                     buffer = io.StringIO()
                     frame.to_csv(buffer, index=False, header=False, date_format="%Y-%m-%d %H:%M:%S")
