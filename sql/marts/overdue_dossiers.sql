@@ -1,6 +1,7 @@
 -- Overdue dossiers at the end of the month %(month)s, one row per dossier: finished late during
 -- the month, or in progress at its end (its state then, from the status history:
--- mart.dossier_month_end, whatever happened later) and past the due time. status is the status
+-- mart.dossier_month_end, read from the rebuild's temporary table of that name, whatever
+-- happened later) and past the due time. status is the status
 -- at the month end. as_of is the month's last day, or the date of mart.data_as_of while the
 -- month is not over (never a future day).
 -- * 766 rule, timestamps: late when finished after due_766 (due_at moved by the days waiting for
@@ -29,7 +30,7 @@ with candidates as (
         least(flags.finished_at::date, bounds.as_of) as end_day
     from mart.dossier_flags as flags
     cross join mart.month_bounds(%(month)s) as bounds
-    inner join mart.dossier_month_end(%(month)s) as state
+    inner join pg_temp.dossier_month_end as state
         on flags.dossier_code = state.dossier_code
     where
         state.in_progress
