@@ -312,10 +312,11 @@ class _CsvFile:
 
 def _text(column: pa.Array) -> pa.Array:
     """Bytes as UTF-8 text: plain ASCII as it is, anything else checked (a bad byte fails the file)."""
+    text = column.view(pa.string())
     data = _value_bytes(column)
-    if not len(data) or int(data.max()) < 0x80:
-        return column.view(pa.string())
-    return column.cast(pa.string())
+    if len(data) and int(data.max()) >= 0x80:
+        text.validate(full=True)  # raises on a byte sequence that is not UTF-8
+    return text
 
 
 def _value_bytes(column: pa.Array) -> np.ndarray:
