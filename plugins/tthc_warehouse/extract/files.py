@@ -163,6 +163,7 @@ class _CsvFile:
         self.malformed: list[tuple[int, str]] = []  # (line, what is wrong)
         # the last record so far: (number, line, is it a row, may it end inside quotes)
         self.last: tuple[int, int, bool, bool] | None = None
+        self._lines: Iterator[tuple[int, bytes]] | None = None  # for _blank_lines
 
     def _skip(self, row) -> str:
         self.invalid.append((row.number, row.actual_columns, row.text))
@@ -270,14 +271,18 @@ class _CsvFile:
         return blank
 
     def _blank_lines(self, candidates: set[int]) -> list[int]:
-        """Which of these lines are empty (seldom asked: only where a row has no value at all)."""
+        """Which of these lines are empty (seldom asked: only where a row has no value at all).
+
+        The file is scanned once, forward: each batch asks about lines after the last one's."""
+        if self._lines is None:
+            self._lines = enumerate(_read_lines(self.path), start=1)
         found = []
-        with self.path.open("rb") as fh:
-            for number, line in enumerate(fh, start=1):
-                if number in candidates and not line.strip(b"\r\n"):
-                    found.append(number)
-                if number >= max(candidates):
-                    break
+        last = max(candidates)
+        for number, line in self._lines:
+            if number in candidates and not line.strip(b"\r\n"):
+                found.append(number)
+            if number >= last:
+                break
         return found
 
     def _cut(self, rows: pa.Table | None) -> pa.Table | None:
@@ -312,10 +317,16 @@ class _CsvFile:
 
 def _text(column: pa.Array) -> pa.Array:
     """Bytes as UTF-8 text: plain ASCII as it is, anything else checked (a bad byte fails the file)."""
+    text = column.view(pa.string())
     data = _value_bytes(column)
-    if not len(data) or int(data.max()) < 0x80:
-        return column.view(pa.string())
-    return column.cast(pa.string())
+    if len(data) and int(data.max()) >= 0x80:
+        text.validate(full=True)  # raises on a byte sequence that is not UTF-8
+    return text
+
+
+def _read_lines(path: Path) -> Iterator[bytes]:
+    with path.open("rb") as fh:
+        yield from fh
 
 
 def _value_bytes(column: pa.Array) -> np.ndarray:

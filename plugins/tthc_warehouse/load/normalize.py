@@ -382,7 +382,7 @@ def _fast_dates(text: pa.Array, fmt: ValueFormat) -> tuple[np.ndarray, np.ndarra
     handled = lengths == 0
     filled = int((lengths > 0).sum())
     for date_format in map(DateFormat.of, fmt.date_formats):
-        rows = np.flatnonzero(lengths == len(date_format.template))
+        rows = np.flatnonzero((lengths == len(date_format.template)) & ~handled)
         if len(rows):
             rows, fields = fixed_width_fields(text, rows, date_format, every_value=len(rows) == filled)
             values, valid = compose_fields(fields, len(rows))
