@@ -9,7 +9,8 @@ simulator's style for that province, and the files are written by the simulator'
 one month-long batch, with the same functions the DAG calls:
 
     extract   landing.land (checksums + copy into the landing folder) and the ops.batch row
-    stage     staging.stage_files (chunked read, normalisation, COPY into the unlogged table)
+    stage     staging.stage_files (CSV read by Arrow in chunks, value rules in Arrow/numpy, binary COPY
+              into the unlogged table, the next chunk read while this one is COPYed)
     validate  quality.validate (GX suite run in PostgreSQL) + quality.record + quarantine_failures
     publish   publish.publish_batch (merge into core, one transaction)
     marts     builder.rebuild_months for the months the batch touched
@@ -24,8 +25,10 @@ the RSS the step started from. ``--tracemalloc`` adds the peak of Python allocat
 The PostgreSQL server's own memory is not counted.
 
 ``--mart-facts N`` also COPYs N synthetic facts straight into core.fact_dossier, spread over the
-12 months of ``--mart-year``, and times ``builder.rebuild_month`` for one of them (right after the
-load, then after VACUUM ANALYZE). ``--rows 0`` skips the pipeline run.
+12 months of ``--mart-year``, with the status history the nightly publish would have written for
+them (core.fact_dossier_status_event: received, in processing, waiting for a supplement, the
+current status; about 2.5 events per dossier), and times ``builder.rebuild_month`` for one of them
+(right after the load, then after VACUUM ANALYZE). ``--rows 0`` skips the pipeline run.
 
 Targets (issue): end-to-end <= 3x raw COPY at 1M rows; peak memory < 1 GiB at 5M rows; rebuilding
 a month's marts over 5M facts < 5 s; no stage
@@ -508,8 +511,11 @@ def task_stage(p: dict[str, Any], meter: Meter) -> dict[str, Any]:
         batches.update_batch(conn, batch_id, stage="stage", seconds=meter.elapsed(),
                              rows_read=result.rows_read, rows_staged=result.rows_staged,
                              rows_quarantined=result.rows_rejected)
+    from tthc_warehouse.load import pgcopy
+
     return {"rows": result.rows_staged, "rows_read": result.rows_read,
-            "rows_rejected": result.rows_rejected}
+            "rows_rejected": result.rows_rejected,
+            "copy_encoder": "arrow" if pgcopy.ArrowToPostgresBinaryEncoder is None else "pgpq"}
 
 
 def task_validate(p: dict[str, Any], meter: Meter) -> dict[str, Any]:
@@ -593,8 +599,50 @@ def fact_frame(columns: dict[str, tuple[Any, Any]], start: dt.datetime, batch_id
     return pd.DataFrame(frame)
 
 
+def status_events(columns: dict[str, tuple[Any, Any]], start: dt.datetime, batch_id: str, seed: int):
+    """The status history of ``canonical_columns``' dossiers as core.fact_dossier_status_event rows.
+
+    What the nightly publish writes when it sees a dossier in one state per load: received (2) at
+    receipt; in processing (4) on the way for half of those that got further; waiting for a
+    supplement (5) for most of those with supplement requests; the current status at
+    ``source_updated_at`` last. Intermediate events lie strictly between receipt and the update.
+    """
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    code = columns["dossier_code"][0]
+    status = columns["status"][0].astype(np.int64)
+    received, not_received = columns["received_at"]
+    updated = columns["source_updated_at"][0].astype(np.int64)
+    supplements = columns["supplement_count"][0]
+    n = len(code)
+    span = updated - received
+    first, second = np.sort(rng.random((2, n)), axis=0)
+    processing = received + (span * first).astype(np.int64)
+    waiting = received + (span * second).astype(np.int64)
+    between = ~not_received & (received < processing)
+    parts = [
+        (~not_received & (received < updated), received, 2),
+        (between & (processing < updated) & np.isin(status, (5, 6, 7, 8, 9, 10)) & (rng.random(n) < 0.5),
+         processing, 4),
+        (between & (processing < waiting) & (waiting < updated) & (supplements > 0) & (status != 5)
+         & (rng.random(n) < 0.8), waiting, 5),
+        (np.ones(n, dtype=bool), updated, status),
+    ]
+    base = np.datetime64(start, "m")
+    frames = [pd.DataFrame({"dossier_code": code[mask],
+                            "status": np.broadcast_to(value, n)[mask],
+                            "event_at": base + at[mask].astype("timedelta64[m]")})
+              for mask, at, value in parts]
+    events = pd.concat(frames, ignore_index=True)
+    events["batch_id"] = batch_id
+    return events
+
+
 def task_mart_facts_load(p: dict[str, Any], meter: Meter) -> dict[str, Any]:
-    """Generate and COPY N facts into core.fact_dossier: the ten provinces x 12 months of a year.
+    """Generate and COPY N facts into core.fact_dossier, and their status history into
+    core.fact_dossier_status_event: the ten provinces x 12 months of a year.
 
     The facts are the generator's dossiers (receipt, due, finish, return, supplements, agencies,
     flags), so every monthly mart has real work to do; months before the last two are settled
@@ -607,24 +655,36 @@ def task_mart_facts_load(p: dict[str, Any], meter: Meter) -> dict[str, Any]:
 
     from tthc_warehouse.contract import DOSSIER
 
-    names = [*DOSSIER.column_names, "batch_id"]
+    with psycopg.connect(p["url"]) as conn:  # the feed's agency names go to ref.agency, not core
+        stored = {r[0] for r in conn.execute(
+            "select column_name from information_schema.columns "
+            "where table_schema = 'core' and table_name = 'fact_dossier'").fetchall()}
+    names = [*(n for n in DOSSIER.column_names if n in stored), "batch_id"]
     statement = sql.SQL("copy core.fact_dossier ({}) from stdin (format csv)").format(
         sql.SQL(", ").join(map(sql.Identifier, names)))
+    event_statement = "copy core.fact_dossier_status_event (dossier_code, status, event_at, batch_id) " \
+                      "from stdin (format csv)"
     parts = [(month, code) for month in range(1, 13) for code in MART_PROVINCES]
-    with meter, psycopg.connect(p["url"]) as conn:
-        with conn.cursor() as cur, cur.copy(statement) as copy:
+    batch_id = "bench:mart-facts"
+    # Two connections, so the facts and their events stream side by side.
+    with meter, psycopg.connect(p["url"]) as conn, psycopg.connect(p["url"]) as event_conn:
+        with conn.cursor() as cur, cur.copy(statement) as copy, event_conn.cursor() as event_cur, \
+                event_cur.copy(event_statement) as event_copy:
             for i, (month, code) in enumerate(parts):
                 size = p["facts"] * (i + 1) // len(parts) - p["facts"] * i // len(parts)
                 start, end = _month(f"{p['year']}-{month:02d}")
                 shares = SETTLED_STATUS_SHARES if month <= 10 else STATUS_SHARES
-                frame = fact_frame(canonical_columns(size, code, start, end, p["seed"] + i, shares), start,
-                                   "bench:mart-facts")
-                buffer = io.StringIO()
-                frame.to_csv(buffer, index=False, header=False, date_format="%Y-%m-%d %H:%M:%S")
-                copy.write(buffer.getvalue())
+                columns = canonical_columns(size, code, start, end, p["seed"] + i, shares)
+                for frame, target in ((fact_frame(columns, start, batch_id)[names], copy),
+                                      (status_events(columns, start, batch_id, p["seed"] + i), event_copy)):
+                    buffer = io.StringIO()
+                    frame.to_csv(buffer, index=False, header=False, date_format="%Y-%m-%d %H:%M:%S")
+                    target.write(buffer.getvalue())
         conn.commit()
+        event_conn.commit()
         total = conn.execute("select count(*) from core.fact_dossier").fetchone()[0]
-    return {"rows": p["facts"], "facts_total": total}
+        events = conn.execute("select count(*) from core.fact_dossier_status_event").fetchone()[0]
+    return {"rows": p["facts"], "facts_total": total, "status_events": events}
 
 
 def task_mart_rebuild(p: dict[str, Any], meter: Meter) -> dict[str, Any]:
@@ -635,7 +695,7 @@ def task_mart_rebuild(p: dict[str, Any], meter: Meter) -> dict[str, Any]:
     if p.get("analyze"):
         with warehouse.as_role(None).connect(autocommit=True) as conn:
             began = time.perf_counter()
-            conn.execute("vacuum analyze core.fact_dossier")
+            conn.execute("vacuum analyze core.fact_dossier, core.fact_dossier_status_event")
             analyze_seconds = time.perf_counter() - began
     with warehouse.connect() as conn:
         facts = conn.execute("select count(*) from core.fact_dossier").fetchone()[0]
@@ -845,6 +905,7 @@ def report(figures: dict[str, Any]) -> str:
         lines += ["", header, _row("mart facts COPY", marts_run["load"]),
                   _row("rebuild_month (loaded)", cold), _row("rebuild_month (analyzed)", warm),
                   f"rebuild_month({marts_run['month']}) over {cold['rows']:,} facts "
+                  f"({marts_run['load'].get('status_events', 0):,} status events) "
                   f"({cold['facts_in_month']:,} in the month): {cold['seconds']:.2f} s right after the load, "
                   f"{warm['seconds']:.2f} s after VACUUM ANALYZE ({warm['vacuum_analyze_seconds']:.1f} s) "
                   f"(target < {TARGET_MART_SECONDS:.0f} s)"]

@@ -9,7 +9,8 @@
 -- * finished: status 9 or 10 at finished_at (returned_at when missing), counted in the month it
 --   finished; 9/10 with no finishing time is left out of on-time counts.
 -- * in progress at month end: the dossier's state at the month's last instant from the status
---   history (mart.dossier_month_end), whatever happened to it later. A stock: never sum it.
+--   history (mart.dossier_month_end, in the rebuild's temporary table of that name), whatever
+--   happened to it later. A stock: never sum it.
 -- * 766 rule (timestamps): on time when finished_at <= due_766 (due_at moved by the days waiting
 --   for the citizen, working days by default: mart.dossier_flags) and at most one supplement
 --   request; no due date is late. In progress at the month end: overdue after more than one
@@ -33,7 +34,7 @@ with dossiers as (
         mart.overdue_provincial(false, null, flags.due_at, bounds.as_of) as overdue_provincial
     from mart.dossier_flags as flags
     cross join mart.month_bounds(%(month)s) as bounds
-    left join mart.dossier_month_end(%(month)s) as state
+    left join pg_temp.dossier_month_end as state
         on flags.dossier_code = state.dossier_code
     where
         flags.received_at < bounds.month_end
@@ -90,10 +91,8 @@ target as (
 
 final as (
     select
-        counts.*,
-        coalesce(province.province_name, counts.province_code) as province_name,
-        province.province_code_2025,
-        province.province_name_2025,
+        counts.*, coalesce(province.province_name, counts.province_code) as province_name,
+        province.province_code_2025, province.province_name_2025,
         agency.name as agency_name,
         agency.agency_level,
         %(month)s::date as month,

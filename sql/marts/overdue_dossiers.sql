@@ -1,6 +1,7 @@
 -- Overdue dossiers at the end of the month %(month)s, one row per dossier: finished late during
 -- the month, or in progress at its end (its state then, from the status history:
--- mart.dossier_month_end, whatever happened later) and past the due time. status is the status
+-- mart.dossier_month_end, read from the rebuild's temporary table of that name, whatever
+-- happened later) and past the due time. status is the status
 -- at the month end. as_of is the month's last day, or the date of mart.data_as_of while the
 -- month is not over (never a future day).
 -- * 766 rule, timestamps: late when finished after due_766 (due_at moved by the days waiting for
@@ -29,18 +30,16 @@ with candidates as (
         least(flags.finished_at::date, bounds.as_of) as end_day
     from mart.dossier_flags as flags
     cross join mart.month_bounds(%(month)s) as bounds
-    inner join mart.dossier_month_end(%(month)s) as state
+    inner join pg_temp.dossier_month_end as state
         on flags.dossier_code = state.dossier_code
     where
         state.in_progress
         or (flags.finished_at >= bounds.month and flags.finished_at < bounds.month_end)
 ),
 
-calendar as (
-    select
-        day,
-        count(*) filter (where is_working_day) over (order by day) as working_days_to
-    from ref.working_day
+-- Read once for the due-day and end-day joins below.
+calendar as materialized (
+    select day, working_days_to from mart.working_day_count
 ),
 
 final as (
@@ -76,10 +75,9 @@ final as (
         candidates.procedure_code,
         coalesce(procedure.name, candidates.procedure_name) as procedure_name
     from candidates
-    left join mart.province_unit_2025 as unit
-        on
-            candidates.province_code = unit.province_code
-            and mart.in_force(candidates.received_at, unit.valid_from, unit.valid_to)
+    left join
+        lateral mart.province_at(candidates.province_code, candidates.received_at) as unit
+        on true
     left join calendar as due_day on candidates.due_at::date = due_day.day
     left join calendar as end_day on candidates.end_day = end_day.day
     left join ref.agency as agency on candidates.agency_code = agency.agency_code

@@ -2,13 +2,35 @@
 -- the marts evaluate them for a month, mart.overdue_dossiers_current at the data's as-of instant.
 -- due_766 (DOMAIN §6.2): the appointment date moved later by the days spent waiting for the
 -- citizen, in working days of ref.working_day (setting supplement_days_unit 'working', the same
--- time of day) or calendar days ('calendar', and outside the calendar's years).
+-- time of day) or calendar days ('calendar', and outside the calendar's years). The working day
+-- is looked up by number, not walked to: the working days up to the due date (by the date's
+-- place in the calendar) plus supplement_days is the place of the deadline among the working
+-- days, both arrays built once per query.
 -- not_accepted (status 3): never received, so out of every received count (DOMAIN §6.3).
 create or replace view mart.dossier_flags as
 with unit as (
     select coalesce(max(text_value), 'working') as supplement_days_unit
     from ref.setting
     where name = 'supplement_days_unit'
+),
+
+calendar as (
+    select
+        min(day) as first_day,
+        array_agg(day order by day) filter (where is_working_day) as working_days,
+        array_agg(working_days_to order by day) as working_days_to
+    from (
+        -- every day from the calendar's first to its last, a day missing from it not working
+        select
+            series.day::date as day,
+            coalesce(working.is_working_day, false) as is_working_day,
+            count(*) filter (where working.is_working_day) over (order by series.day)
+                as working_days_to
+        from (select min(day) as first_day, max(day) as last_day from ref.working_day) as bounds
+        cross join
+            generate_series(bounds.first_day, bounds.last_day, interval '1 day') as series (day)
+        left join ref.working_day as working on series.day = working.day
+    ) as days
 ),
 
 dossier as (
@@ -22,18 +44,21 @@ dossier as (
             when fact.status in (9, 10) then coalesce(fact.finished_at, fact.returned_at)
         end as finish_time,
         coalesce(
-            shifted.day + fact.due_at::time,
+            case
+                when fact.supplement_days > 0 and unit.supplement_days_unit = 'working'
+                    then calendar.working_days[
+                        coalesce(
+                            calendar.working_days_to[fact.due_at::date - calendar.first_day + 1],
+                            -- before the calendar: none yet; after it: none left (null)
+                            case when fact.due_at::date < calendar.first_day then 0 end
+                        ) + fact.supplement_days
+                    ]
+            end + fact.due_at::time,
             fact.due_at + make_interval(days => fact.supplement_days)
         ) as due_766
     from core.fact_dossier as fact
     cross join unit
-    left join lateral (
-        select working.day
-        from ref.working_day as working
-        where working.is_working_day and working.day > fact.due_at::date
-        order by working.day
-        limit 1 offset greatest(fact.supplement_days - 1, 0)
-    ) as shifted on fact.supplement_days > 0 and unit.supplement_days_unit = 'working'
+    cross join calendar
     where fact.received_at is not null
 ),
 

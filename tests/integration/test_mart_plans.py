@@ -1,0 +1,228 @@
+"""The rebuild's fast forms compute what the plain definitions compute (issue 13, "Marts").
+
+The month-end state is computed once per rebuild into a temporary table, one history lookup per
+dossier that can still count in the month, and the 766 deadline finds its working day by number.
+Here a seeded random history full of edge cases (ties, events before receipt and after the month,
+no events at all, finish before receipt, due dates outside the calendar and on a day the calendar
+lacks) is checked against the plain definitions as they were written before: the DISTINCT ON over
+the whole history and the per-dossier walk through ref.working_day, kept verbatim below.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from tests.conftest import migrated_warehouse
+from tthc_warehouse.marts import builder
+
+pytestmark = pytest.mark.integration
+
+D = dt.datetime
+MONTHS = [dt.date(2024, m, 1) for m in range(1, 8)]
+CODES = 1500
+AGENCIES = ("27.SO-TP", "27.H01", "96.H01")
+
+# mart.dossier_month_end before issue 13 (function body, first_day bound as a parameter).
+PLAIN_MONTH_END = """
+    with last_event as (
+        select distinct on (event.dossier_code) event.dossier_code, event.status
+        from core.fact_dossier_status_event as event
+        where event.event_at < %(first_day)s::date + interval '1 month'
+        order by event.dossier_code asc, event.event_at desc, event.status desc
+    ),
+
+    dossier as (
+        select
+            fact.dossier_code,
+            coalesce(last_event.status, 2)::smallint as status_at_month_end,
+            case when fact.status in (9, 10) then coalesce(fact.finished_at, fact.returned_at)
+            end as finish_time
+        from core.fact_dossier as fact
+        left join last_event on fact.dossier_code = last_event.dossier_code
+        where fact.received_at < %(first_day)s::date + interval '1 month'
+    )
+
+    select
+        dossier_code,
+        status_at_month_end,
+        case
+            when finish_time < %(first_day)s::date + interval '1 month' then false
+            else status_at_month_end in (2, 4, 5, 6)
+                or (status_at_month_end in (9, 10) and finish_time is not null)
+        end as in_progress,
+        finish_time
+    from dossier
+"""
+
+# mart.dossier_flags.due_766 before issue 13: one walk through ref.working_day per dossier.
+PLAIN_DUE_766 = """
+    with unit as (
+        select coalesce(max(text_value), 'working') as supplement_days_unit
+        from ref.setting
+        where name = 'supplement_days_unit'
+    )
+
+    select
+        fact.dossier_code,
+        coalesce(
+            shifted.day + fact.due_at::time,
+            fact.due_at + make_interval(days => fact.supplement_days)
+        ) as due_766
+    from core.fact_dossier as fact
+    cross join unit
+    left join lateral (
+        select working.day
+        from ref.working_day as working
+        where working.is_working_day and working.day > fact.due_at::date
+        order by working.day
+        limit 1 offset greatest(fact.supplement_days - 1, 0)
+    ) as shifted on fact.supplement_days > 0 and unit.supplement_days_unit = 'working'
+    where fact.received_at is not null
+"""
+
+
+def random_history(rng: random.Random) -> tuple[list[tuple], list[tuple]]:
+    """Facts and status events: every oddity the sources were seen to send, and a few more."""
+    facts, events = [], []
+    base = D(2023, 11, 15)
+    for i in range(CODES):
+        code = f"X{i:05d}"
+        received = None if rng.random() < 0.03 else base + dt.timedelta(minutes=rng.randrange(260 * 1440))
+        status = rng.choice((1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 10, 10, 9)) if received else 1
+        anchor = received or base + dt.timedelta(days=rng.randrange(200))
+        finished = returned = None
+        if status in (3, 7, 8, 9, 10) and rng.random() < 0.9:
+            # mostly after receipt; a few before it (a source that mixes up the two fields)
+            finished = anchor + dt.timedelta(minutes=rng.randrange(-3 * 1440, 90 * 1440))
+        if status == 10 and rng.random() < 0.7:
+            returned = (finished or anchor) + dt.timedelta(minutes=rng.randrange(0, 5 * 1440))
+        roll = rng.random()
+        if roll < 0.05:
+            due = None
+        elif roll < 0.08:  # outside the calendar (2023-2026), both sides
+            due = rng.choice((D(2022, 12, 28, 17), D(2027, 1, 4, 9)))
+        elif roll < 0.12:  # on the day the test deletes from the calendar
+            due = D(2024, 3, 13, 16, 30)
+        else:
+            due = anchor + dt.timedelta(days=rng.randrange(1, 25), hours=rng.randrange(8))
+        supplements = rng.choice((0, 0, 0, 1, 1, 2, 3))
+        supplement_days = 0 if supplements == 0 or rng.random() < 0.2 else rng.randrange(1, 40)
+        updated = max(x for x in (anchor, finished, returned) if x is not None)
+        facts.append((
+            code, "1.000001", rng.choice(AGENCIES), status, received, due, finished, returned,
+            supplements, supplement_days, rng.random() < 0.9, rng.random() < 0.8, rng.random() < 0.5,
+            rng.random() < 0.9, rng.choice((None, 1, 2, 3)), rng.choice((0, 0, 50_000)),
+            rng.choice((0, 1, 2)), updated,
+        ))
+        history, at = [], anchor - dt.timedelta(days=rng.choice((0, 0, 0, 2)))  # some before receipt
+        for _ in range(rng.choice((0, 1, 1, 2, 3, 4, 5))):
+            history.append((at, rng.choice((2, 4, 5, 6, 9, 10, 3, 7, 8))))
+            if rng.random() < 0.15:  # a tie: two statuses at one instant
+                history.append((at, rng.choice((2, 4, 5, 9, 10))))
+            at += dt.timedelta(minutes=rng.randrange(1, 50 * 1440))
+        if history and rng.random() < 0.8:
+            history.append((updated, status))
+        events += [(code, s, when) for when, s in dict.fromkeys(history)]
+    return facts, events
+
+
+@pytest.fixture(scope="module")
+def url(server_url):
+    facts, events = random_history(random.Random(13))
+    with migrated_warehouse(server_url, "tthc_mart_plans") as url:
+        with psycopg.connect(url) as conn:
+            conn.execute("delete from ref.working_day where day = '2024-03-13'")  # a gap
+            with conn.cursor().copy(
+                "copy core.fact_dossier (dossier_code, procedure_code, processing_agency_code, status, "
+                "received_at, due_at, finished_at, returned_at, supplement_count, supplement_days, "
+                "components_digitized, result_digitized, requires_paper_result, synced_to_portal, "
+                "channel, fee_amount, paid_online, source_updated_at, province_code, batch_id) "
+                "from stdin") as copy:
+                for row in facts:
+                    copy.write_row((*row, row[2][:2], "test"))
+            with conn.cursor().copy("copy core.fact_dossier_status_event (dossier_code, status, "
+                                    "event_at, batch_id) from stdin") as copy:
+                for row in events:
+                    copy.write_row((*row, "test"))
+            conn.commit()
+        yield url
+
+
+@pytest.fixture
+def loader_conn(url):
+    with psycopg.connect(url) as conn:
+        conn.execute("set role tthc_loader")
+        conn.commit()
+        yield conn
+
+
+@pytest.mark.parametrize("month", MONTHS, ids=str)
+def test_the_month_end_table_holds_the_plain_definitions_rows(loader_conn, month) -> None:
+    """Every dossier not finished by the month end, and every one finished late in the month
+    (the overdue list shows its status then), with the plain definition's state; the others
+    are out of every month-end stock."""
+    with loader_conn.transaction(force_rollback=True):
+        builder.prepare_month(loader_conn, month)
+        table = sql.SQL(builder.MONTH_END_TABLE)
+        fast = loader_conn.execute(sql.SQL("select * from {}").format(table)).fetchall()
+        plain = loader_conn.execute(PLAIN_MONTH_END, {"first_day": month}).fetchall()
+        late = {r[0] for r in loader_conn.execute(
+            "select dossier_code from mart.dossier_flags where not (on_time_766 and on_time_provincial)")}
+    start, end = D.combine(month, dt.time()), builder_month_end(month)
+    kept = [r[:3] for r in plain if r[3] is None or r[3] >= end or (r[3] >= start and r[0] in late)]
+    left_out = [r for r in plain if r[:3] not in kept]
+    assert sorted(fast) == sorted(kept)
+    assert len(kept) > 100 and len(left_out) > 20
+    assert sum(r[2] for r in kept) > 50
+    assert not any(in_progress for _, _, in_progress, _ in left_out)
+
+
+def builder_month_end(month: dt.date) -> D:
+    return D(month.year + month.month // 12, month.month % 12 + 1, 1)
+
+
+@pytest.mark.parametrize("unit", ["working", "calendar"])
+def test_the_766_deadline_by_working_day_number_is_the_walk_through_the_calendar(url, unit) -> None:
+    with psycopg.connect(url) as conn, conn.transaction(force_rollback=True):
+        conn.execute("update ref.setting set text_value = %s where name = 'supplement_days_unit'", (unit,))
+        fast = conn.execute("select dossier_code, due_766 from mart.dossier_flags").fetchall()
+        plain = conn.execute(PLAIN_DUE_766).fetchall()
+    assert sorted(fast) == sorted(plain)
+    shifted = [r for r in plain if r[1] is not None]
+    assert len(shifted) > CODES // 2
+
+
+def mart_rows(conn) -> dict[str, list[tuple]]:
+    return {table: conn.execute(sql.SQL("select * from {} as t order by t::text").format(
+        sql.Identifier(*table.split(".")))).fetchall() for table in builder.MONTHLY_MARTS}
+
+
+def test_the_marts_equal_those_built_on_the_plain_month_end_state(url, loader_conn, monkeypatch) -> None:
+    """Every month of every mart, once from the fast month-end table, once from the plain
+    definition's rows (every dossier received by the month end) in its place."""
+    builder.rebuild_months(loader_conn, MONTHS)
+    fast = mart_rows(loader_conn)
+
+    def plain_state(conn, month):
+        table = sql.SQL(builder.MONTH_END_TABLE)
+        conn.execute(sql.SQL("drop table if exists {}").format(table))
+        conn.execute(sql.SQL("create temporary table {} on commit drop as "
+                             "select * from mart.dossier_month_end(null) with no data").format(table))
+        conn.execute(sql.SQL("insert into {} select dossier_code, status_at_month_end, in_progress "
+                             "from ({}) as plain").format(table, sql.SQL(PLAIN_MONTH_END.replace(
+                                 "%(first_day)s", "%(month)s"))), {"month": month})
+        return 0
+
+    monkeypatch.setattr(builder, "prepare_month", plain_state)
+    builder.rebuild_months(loader_conn, MONTHS)
+    plain = mart_rows(loader_conn)
+    assert {t: len(rows) for t, rows in fast.items()} == {t: len(rows) for t, rows in plain.items()}
+    assert fast == plain
+    assert len(fast["mart.overdue_dossiers"]) > 100
+    assert sum(r[0] for r in loader_conn.execute(
+        "select in_progress_at_month_end from mart.agency_monthly_counts")) > 100
