@@ -15,11 +15,12 @@ from tthc_warehouse.load.staging import drop_staging_table, staging_identifier
 from tthc_warehouse.paths import read_sql
 
 # entity -> statements run in order inside the publish transaction. Dossiers: one pass aggregates
-# what the reference tables and months need (dossier_described), a join finds the codes core
-# already holds (dossier_known: nothing to read on a first load); those codes take the update
-# path (history with a conflict check, newest version sorted out of their rows only), the new
-# ones the insert-only path (plain inserts, their history from the inserted rows). The others
-# merge in one upsert (small tables).
+# what the reference tables and the months need (dossier_described), a join finds the codes core
+# already holds (dossier_known: reads nothing of the batch on a first load). Those codes take the
+# update path (history with a conflict check, the newest version replacing core's); the others,
+# new to core, the insert-only path (plain inserts, their history from the inserted rows). Only
+# codes staged more than once are ranked or de-duplicated, so no path sorts the whole batch. The
+# other entities merge in one upsert (small tables).
 PUBLISH_STATEMENTS = {
     "dossier": (
         "publish/dossier_described.sql",
@@ -93,6 +94,7 @@ def _statement(path: str, table: str, scope: dict[str, str] | None = None) -> sq
 
 
 def months_touched(conn: psycopg.Connection, entity: str, table: str) -> list[dt.date]:
+    """Months whose figures the batch can change (dossiers: from publish's temporary tables)."""
     rows = conn.execute(_statement(MONTHS_TOUCHED[entity], table)).fetchall()
     return [row[0] for row in rows]
 
@@ -112,7 +114,11 @@ def rows_in_batch(conn: psycopg.Connection, entity: str, table: str) -> int:
 def publish_batch(
     conn: psycopg.Connection, *, entity: str, table: str, batch_id: str
 ) -> PublishResult:
-    """All of the batch or nothing: the merge and the staging drop commit together."""
+    """All of the batch or nothing: the merge and the staging drop commit together.
+
+    Also counts the batch's records (``rows_in_batch``) from the merge's own counts for dossiers,
+    and with one more query over the batch for the other entities, before the table is dropped.
+    """
     with conn.transaction():
         conn.execute("select set_config('work_mem', %s, true)", (WORK_MEM,))
         months = [] if entity in MONTHS_AFTER else months_touched(conn, entity, table)
