@@ -1,9 +1,9 @@
--- The insert-only path, for the codes new to core ({codes}: not in {known}; all of them on a first
+-- The insert-only path, for the codes new to core (not in {known}; all of them on a first
 -- load): plain inserts, no conflict check, no sort. Each row is the code's only version, so it
 -- is also the code's whole history, written from the inserted rows without reading the batch
 -- again. A code staged twice (or inserted meanwhile by another publish) violates the primary
 -- key: publish then rolls this statement back and merges the new codes with
--- fact_dossier_status_event.sql and fact_dossier_merge.sql instead.
+-- dossier_duplicates.sql, fact_dossier_status_event.sql and fact_dossier_merge.sql instead.
 with inserted as (
     insert into core.fact_dossier (
         dossier_code, procedure_code, procedure_name, field_code, receiving_agency_code,

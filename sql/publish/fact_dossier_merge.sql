@@ -1,16 +1,22 @@
 -- The new codes when the insert-only path met a code staged twice (or one another publish
--- inserted meanwhile): the newest staged version of each (newest source_updated_at, then the
--- last file and row) is inserted, or replaces core's when newer. Returns how many codes were
--- merged and how many rows core took.
+-- inserted meanwhile; not in {known}): the codes staged once as they are, the newest
+-- version of each code in {duplicates} (newest source_updated_at, then the last file and row),
+-- inserted or replacing core's when newer. Returns the rows core took and the codes merged.
 with newest as (
-    select distinct on (staged.dossier_code) staged.*
+    select staged.*
     from {staging} as staged
-    where {codes}
-    order by
-        staged.dossier_code asc,
-        staged.source_updated_at desc,
-        staged._file desc,
-        staged._row desc
+    where {codes} and not {repeated}
+    union all
+    (
+        select distinct on (staged.dossier_code) staged.*
+        from {staging} as staged
+        where {codes} and {repeated}
+        order by
+            staged.dossier_code asc,
+            staged.source_updated_at desc,
+            staged._file desc,
+            staged._row desc
+    )
 ),
 
 merged as (
@@ -64,8 +70,20 @@ merged as (
             batch_id = excluded.batch_id
         where excluded.source_updated_at > target.source_updated_at
     returning 1
+),
+
+staged as (
+    select count(staged._row) as copies
+    from {staging} as staged
+    where {codes}
+),
+
+repeated as (
+    select coalesce(sum(copies - 1), 0) as copies
+    from {duplicates}
 )
 
 select
-    (select count(*) from newest) as codes,
-    (select count(*) from merged) as published
+    (select count(*) from merged) as published,
+    staged.copies - repeated.copies as codes
+from staged, repeated

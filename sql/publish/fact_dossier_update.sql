@@ -1,16 +1,22 @@
--- The update path, for the codes core already holds ({codes}: in {known}; usually a small part of
--- a batch, the only rows sorted): the newest staged version of each (newest source_updated_at,
--- then the last file and row) replaces core's when it is newer, so a late or replayed file never
--- overwrites a newer one.
+-- The update path, for the codes core already holds (in {known}): the newest staged
+-- version of each replaces core's when it is newer, so a late or replayed file never overwrites a
+-- newer one. Only the codes staged more than once are ranked (newest
+-- source_updated_at, then the last file and row), so a batch is never sorted for this.
 with newest as (
-    select distinct on (staged.dossier_code) staged.*
+    select staged.*
     from {staging} as staged
-    where {codes}
-    order by
-        staged.dossier_code asc,
-        staged.source_updated_at desc,
-        staged._file desc,
-        staged._row desc
+    where {codes} and not {repeated}
+    union all
+    (
+        select distinct on (staged.dossier_code) staged.*
+        from {staging} as staged
+        where {codes} and {repeated}
+        order by
+            staged.dossier_code asc,
+            staged.source_updated_at desc,
+            staged._file desc,
+            staged._row desc
+    )
 )
 
 update core.fact_dossier as target set

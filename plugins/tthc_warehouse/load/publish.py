@@ -15,11 +15,12 @@ from tthc_warehouse.load.staging import drop_staging_table, staging_identifier
 from tthc_warehouse.paths import read_sql
 
 # entity -> statements run in order inside the publish transaction. Dossiers: one pass aggregates
-# what the reference tables and months need (dossier_described), a join finds the codes core
-# already holds (dossier_known: nothing to read on a first load); those codes take the update
-# path (history with a conflict check, newest version sorted out of their rows only), the new
-# ones the insert-only path (plain inserts, their history from the inserted rows). The others
-# merge in one upsert (small tables).
+# what the reference tables and the months need (dossier_described), a join finds the codes core
+# already holds (dossier_known: reads nothing of the batch on a first load). Those codes take the
+# update path (history with a conflict check, the newest version replacing core's); the others,
+# new to core, the insert-only path (plain inserts, their history from the inserted rows). Only
+# codes staged more than once are ranked or de-duplicated, so no path sorts the whole batch. The
+# other entities merge in one upsert (small tables).
 PUBLISH_STATEMENTS = {
     "dossier": (
         "publish/dossier_described.sql",
@@ -41,12 +42,20 @@ FINDS_KNOWN = "publish/dossier_known.sql"  # its row count: the batch's codes co
 NEEDS_KNOWN = {"publish/fact_dossier_status_event.sql", "publish/fact_dossier_update.sql"}  # else skipped
 # The insert-only path assumes every new code is staged once. When the primary key says otherwise
 # (or another publish inserted one of them meanwhile), its statement is rolled back on its own and
-# the new codes are merged instead: every distinct version into the history, the newest into core.
+# the new codes are merged instead: those staged twice found, every distinct version into the
+# history, the newest into core.
 INSERT_ONLY = "publish/fact_dossier_insert.sql"
-MERGE_INSTEAD = ("publish/fact_dossier_status_event.sql", "publish/fact_dossier_merge.sql")
-# Which staged rows ({codes}) a statement reads: those of codes core holds, or of new codes.
-KNOWN_CODES = "exists (select from {known} as known where known.dossier_code = staged.dossier_code)"
-NEW_CODES = "not " + KNOWN_CODES
+MERGE_INSTEAD = ("publish/dossier_duplicates.sql", "publish/fact_dossier_status_event.sql",
+                 "publish/fact_dossier_merge.sql")
+# The staged rows a statement reads ({codes}) and, among them, those of codes staged more than
+# once ({repeated}), the only ones de-duplicated or ranked: for codes core holds, and new codes.
+KNOWN = "exists (select from {known} as known where known.dossier_code = staged.dossier_code{also})"
+KNOWN_CODES = {"codes": KNOWN.replace("{also}", ""),
+               "repeated": KNOWN.replace("{also}", " and known.copies > 1")}
+NEW_CODES = {"codes": "not " + KNOWN_CODES["codes"],
+             "repeated": "exists (select from {duplicates} as duplicate "
+                         "where duplicate.dossier_code = staged.dossier_code)"}
+ALL_NEW = {**NEW_CODES, "codes": "true"}  # when core holds none of the batch's codes
 # Sorting and hashing a million staged keys in the default 4 MB spills to disk; one publish at a
 # time per connection can afford more.
 WORK_MEM = "128MB"
@@ -71,18 +80,21 @@ class PublishResult:
         return dict(vars(self))
 
 
-def _statement(path: str, table: str, codes: str = "true") -> sql.Composed:
+def _statement(path: str, table: str, scope: dict[str, str] | None = None) -> sql.Composed:
     text = read_sql(path)
+    scope = scope or {}
     names = {"staging": staging_identifier(table)}
-    for name in ("described", "known"):  # temporary tables, dropped when the publish commits
-        if f"{{{name}}}" in text or f"{{{name}}}" in codes:
+    for name in ("described", "known", "duplicates"):  # temporary tables, dropped at commit
+        if any(f"{{{name}}}" in t for t in (text, *scope.values())):
             names[name] = sql.Identifier(f"{table}_{name}")
-    if "{codes}" in text:
-        names["codes"] = sql.SQL(codes).format(**{k: v for k, v in names.items() if k == "known"})
+    for name, predicate in scope.items():
+        if f"{{{name}}}" in text:
+            names[name] = sql.SQL(predicate).format(**{k: v for k, v in names.items() if k != "staging"})
     return sql.SQL(text).format(**names)
 
 
 def months_touched(conn: psycopg.Connection, entity: str, table: str) -> list[dt.date]:
+    """Months whose figures the batch can change (dossiers: from publish's temporary tables)."""
     rows = conn.execute(_statement(MONTHS_TOUCHED[entity], table)).fetchall()
     return [row[0] for row in rows]
 
@@ -102,7 +114,11 @@ def rows_in_batch(conn: psycopg.Connection, entity: str, table: str) -> int:
 def publish_batch(
     conn: psycopg.Connection, *, entity: str, table: str, batch_id: str
 ) -> PublishResult:
-    """All of the batch or nothing: the merge and the staging drop commit together."""
+    """All of the batch or nothing: the merge and the staging drop commit together.
+
+    Also counts the batch's records (``rows_in_batch``) from the merge's own counts for dossiers,
+    and with one more query over the batch for the other entities, before the table is dropped.
+    """
     with conn.transaction():
         conn.execute("select set_config('work_mem', %s, true)", (WORK_MEM,))
         months = [] if entity in MONTHS_AFTER else months_touched(conn, entity, table)
@@ -113,13 +129,13 @@ def publish_batch(
         for path in PUBLISH_STATEMENTS[entity]:
             if path in NEEDS_KNOWN and not known:
                 continue
-            codes = KNOWN_CODES if path in NEEDS_KNOWN else (NEW_CODES if known else "true")
             if path == INSERT_ONLY:
-                inserted, new_codes = _insert_or_merge(conn, table, codes, params)
+                inserted, new_codes = _insert_or_merge(conn, table, NEW_CODES if known else ALL_NEW, params)
                 published += inserted
                 continue
+            scope = KNOWN_CODES if path in NEEDS_KNOWN else None
             with _settings(conn, PARALLEL_COSTS if path in PARALLEL_AGGREGATE else {}):
-                cursor = conn.execute(_statement(path, table, codes), params)
+                cursor = conn.execute(_statement(path, table, scope), params)
             if path == FINDS_KNOWN:
                 known = cursor.rowcount
             elif path in COUNTED:
@@ -142,14 +158,17 @@ def _settings(conn: psycopg.Connection, values: dict[str, str]) -> Iterator[None
         conn.execute("select set_config(%s, %s, true)", (name, value))
 
 
-def _insert_or_merge(conn: psycopg.Connection, table: str, codes: str, params: dict) -> tuple[int, int]:
+def _insert_or_merge(conn: psycopg.Connection, table: str, scope: dict[str, str],
+                     params: dict) -> tuple[int, int]:
     """The new codes: (rows core took, codes). Insert-only; merged when a code comes twice."""
     try:
         with conn.transaction():  # a savepoint: a violation undoes this statement only
-            inserted = conn.execute(_statement(INSERT_ONLY, table, codes), params).rowcount
+            inserted = conn.execute(_statement(INSERT_ONLY, table, scope), params).rowcount
         return inserted, inserted
     except psycopg.errors.UniqueViolation:
         pass
-    conn.execute(_statement(MERGE_INSTEAD[0], table, codes), params)
-    merged_codes, merged = conn.execute(_statement(MERGE_INSTEAD[1], table, codes), params).fetchone()
-    return merged, merged_codes
+    *before, merge = MERGE_INSTEAD
+    for path in before:
+        conn.execute(_statement(path, table, scope), params)
+    merged, codes = conn.execute(_statement(merge, table, scope), params).fetchone()
+    return merged, codes
