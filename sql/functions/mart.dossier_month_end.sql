@@ -23,7 +23,7 @@ as $$
             flags.dossier_code,
             coalesce(last_event.status, 2)::smallint as status_at_month_end,
             flags.finished_at as finish_time
-        from mart.dossier_flags as flags
+        from mart.period_dossiers(first_day, first_day + interval '1 month') as flags
         left join lateral (
             select event.status
             from core.fact_dossier_status_event as event
@@ -34,14 +34,11 @@ as $$
             limit 1
         ) as last_event on true
         where
-            flags.received_at < first_day + interval '1 month'
-            and (
-                flags.finished_at is null
-                or flags.finished_at >= first_day + interval '1 month'
-                or (
-                    flags.finished_at >= first_day
-                    and not (flags.on_time_766 and flags.on_time_provincial)
-                )
+            flags.finished_at is null
+            or flags.finished_at >= first_day + interval '1 month'
+            or (
+                flags.finished_at >= first_day
+                and not (flags.on_time_766 and flags.on_time_provincial)
             )
     )
 

@@ -32,7 +32,7 @@ with dossiers as (
             false, null, flags.late_766_regardless, flags.due_766, bounds.evaluated_at
         ) as overdue_766,
         mart.overdue_provincial(false, null, flags.due_at, bounds.as_of) as overdue_provincial
-    from mart.dossier_flags as flags
+    from mart.period_dossiers(%(month)s, %(month)s::date + interval '1 month') as flags
     cross join mart.month_bounds(%(month)s) as bounds
     left join pg_temp.dossier_month_end as state
         on flags.dossier_code = state.dossier_code

@@ -51,7 +51,10 @@ year_dossiers as (
             as received,
         flags.finished_at >= date_trunc('year', %(month)s::timestamp)
         and flags.finished_at < %(month)s::date + interval '1 month' as finished
-    from mart.dossier_flags as flags
+    from
+        mart.period_dossiers(
+            date_trunc('year', %(month)s::timestamp)::date, %(month)s::date + interval '1 month'
+        ) as flags
     -- Unfinished dossiers come along too (counting nothing) so every province with a month-end
     -- stock has a year-to-date row.
     where

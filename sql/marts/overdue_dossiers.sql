@@ -28,7 +28,7 @@ with candidates as (
             not state.in_progress, flags.on_time_provincial, flags.due_at, bounds.as_of
         ) as overdue_provincial,
         least(flags.finished_at::date, bounds.as_of) as end_day
-    from mart.dossier_flags as flags
+    from mart.period_dossiers(%(month)s, %(month)s::date + interval '1 month') as flags
     cross join mart.month_bounds(%(month)s) as bounds
     inner join pg_temp.dossier_month_end as state
         on flags.dossier_code = state.dossier_code

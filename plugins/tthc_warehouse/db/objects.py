@@ -34,6 +34,7 @@ OBJECTS: tuple[str, ...] = (
     "views/mart.data_as_of",
     "views/mart.province_unit_2025",
     "views/mart.dossier_flags",
+    "functions/mart.period_dossiers",
     "functions/mart.month_bounds",
     "functions/mart.dossier_month_end",
     "functions/mart.province_at_month_end",
