@@ -9,7 +9,8 @@ simulator's style for that province, and the files are written by the simulator'
 one month-long batch, with the same functions the DAG calls:
 
     extract   landing.land (checksums + copy into the landing folder) and the ops.batch row
-    stage     staging.stage_files (chunked read, normalisation, COPY into the unlogged table)
+    stage     staging.stage_files (CSV read by Arrow in chunks, value rules in Arrow/numpy, binary COPY
+              into the unlogged table, the next chunk read while this one is COPYed)
     validate  quality.validate (GX suite run in PostgreSQL) + quality.record + quarantine_failures
     publish   publish.publish_batch (merge into core, one transaction)
     marts     builder.rebuild_months for the months the batch touched
@@ -510,8 +511,11 @@ def task_stage(p: dict[str, Any], meter: Meter) -> dict[str, Any]:
         batches.update_batch(conn, batch_id, stage="stage", seconds=meter.elapsed(),
                              rows_read=result.rows_read, rows_staged=result.rows_staged,
                              rows_quarantined=result.rows_rejected)
+    from tthc_warehouse.load import pgcopy
+
     return {"rows": result.rows_staged, "rows_read": result.rows_read,
-            "rows_rejected": result.rows_rejected}
+            "rows_rejected": result.rows_rejected,
+            "copy_encoder": "arrow" if pgcopy.ArrowToPostgresBinaryEncoder is None else "pgpq"}
 
 
 def task_validate(p: dict[str, Any], meter: Meter) -> dict[str, Any]:

@@ -91,10 +91,8 @@ target as (
 
 final as (
     select
-        counts.*,
-        coalesce(province.province_name, counts.province_code) as province_name,
-        province.province_code_2025,
-        province.province_name_2025,
+        counts.*, coalesce(province.province_name, counts.province_code) as province_name,
+        province.province_code_2025, province.province_name_2025,
         agency.name as agency_name,
         agency.agency_level,
         %(month)s::date as month,

@@ -26,6 +26,9 @@ compliance as (
 ours as (
     select
         compliance.province_code,
+        compliance.province_name,
+        compliance.province_code_2025,
+        compliance.province_name_2025,
         measure.indicator,
         measure.our_numerator,
         measure.our_denominator,
@@ -83,11 +86,6 @@ breakdown as (
     from compliance
 ),
 
-names as (
-    select province_code, province_name, province_code_2025, province_name_2025
-    from compliance
-),
-
 tolerance as (
     select value as tolerance_pp
     from ref.setting
@@ -106,28 +104,18 @@ final as (
             when abs(portal_rate - our_rate) <= tolerance_pp then 'match'
             else 'mismatch'
         end as status,
-        case
-            when indicator = 'digitization' and synced_received is not null
-                then
-                    concat(
-                        'provincial rule ', provincial_rate, ' vs 766 rule ', rate_766, ': ',
-                        received_not_synced, ' received but not synced (', unsynced_digitized,
-                        ' of them digitized), ',
-                        e_result_missing,
-                        ' finished without the e-result, ',
-                        components_not_digitized, ' synced without digitized components',
-                        '; portal counted '
-                        || portal_denominator
-                        || ' against our '
-                        || synced_received
-                        || ' synced'
-                    )
-        end as explanation
+        case when indicator = 'digitization' and synced_received is not null then concat(
+            'provincial rule ', provincial_rate, ' vs 766 rule ', rate_766, ': ',
+            received_not_synced, ' received but not synced (', unsynced_digitized,
+            ' of them digitized), ', e_result_missing, ' finished without the e-result, ',
+            components_not_digitized, ' synced without digitized components',
+            '; portal counted ' || portal_denominator || ' against our ' || synced_received
+            || ' synced'
+        ) end as explanation
     from ours
     full join published using (province_code, indicator)
     inner join indicator using (indicator)
     left join breakdown using (province_code, indicator)
-    left join names using (province_code)
     cross join tolerance
 )
 

@@ -51,8 +51,8 @@ final as (
     select
         units.*, %(month)s::date as month, 'ALL' as indicator_group, 'TOTAL' as indicator_code,
         summed.max_score, summed.portal_score, summed.recomputed_score,
-        round(100 * summed.portal_score / nullif(summed.max_score, 0), 2) as portal_ratio,
-        round(100 * summed.recomputed_score / nullif(summed.max_score, 0), 2) as recomputed_ratio,
+        mart.rate(summed.portal_score, summed.max_score) as portal_ratio,
+        mart.rate(summed.recomputed_score, summed.max_score) as recomputed_ratio,
         summed.recomputed_score - summed.portal_score as recomputed_diff_score,
         summed.portal_captured_at, null::numeric as portal_numerator,
         null::numeric as portal_denominator, null::numeric as recomputed_diff_ratio,

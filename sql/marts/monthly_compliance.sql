@@ -44,22 +44,23 @@ month_counts as (
     group by province_code
 ),
 
+bounds as not materialized (
+    select month_end, date_trunc('year', month::timestamp) as year_start
+    from mart.month_bounds(%(month)s)
+),
+
 year_dossiers as (
     select
         flags.*,
-        flags.received_at >= date_trunc('year', %(month)s::timestamp) and not flags.not_accepted
-            as received,
-        flags.finished_at >= date_trunc('year', %(month)s::timestamp)
-        and flags.finished_at < %(month)s::date + interval '1 month' as finished
-    from
-        mart.period_dossiers(
-            date_trunc('year', %(month)s::timestamp)::date, %(month)s::date + interval '1 month'
-        ) as flags
+        flags.received_at >= bounds.year_start and not flags.not_accepted as received,
+        flags.finished_at >= bounds.year_start and flags.finished_at < bounds.month_end as finished
+    from mart.dossier_flags as flags
+    cross join bounds
     -- Unfinished dossiers come along too (counting nothing) so every province with a month-end
     -- stock has a year-to-date row.
     where
-        flags.received_at < %(month)s::date + interval '1 month'
-        and coalesce(flags.finished_at >= date_trunc('year', %(month)s::timestamp), true)
+        flags.received_at < bounds.month_end
+        and coalesce(flags.finished_at >= bounds.year_start, true)
 ),
 
 ytd_counts as (

@@ -37,11 +37,9 @@ with candidates as (
         or (flags.finished_at >= bounds.month and flags.finished_at < bounds.month_end)
 ),
 
-calendar as (
-    select
-        day,
-        count(*) filter (where is_working_day) over (order by day) as working_days_to
-    from ref.working_day
+-- Read once for the due-day and end-day joins below.
+calendar as materialized (
+    select day, working_days_to from mart.working_day_count
 ),
 
 final as (
@@ -77,10 +75,9 @@ final as (
         candidates.procedure_code,
         coalesce(procedure.name, candidates.procedure_name) as procedure_name
     from candidates
-    left join mart.province_unit_2025 as unit
-        on
-            candidates.province_code = unit.province_code
-            and mart.in_force(candidates.received_at, unit.valid_from, unit.valid_to)
+    left join
+        lateral mart.province_at(candidates.province_code, candidates.received_at) as unit
+        on true
     left join calendar as due_day on candidates.due_at::date = due_day.day
     left join calendar as end_day on candidates.end_day = end_day.day
     left join ref.agency as agency on candidates.agency_code = agency.agency_code

@@ -37,9 +37,10 @@ payments as (
         not exists (
             select 1
             from core.fact_refund as refund
-            where
-                refund.transaction_id = payment.transaction_id
-                or (refund.transaction_id is null and refund.dossier_code = payment.dossier_code)
+            where mart.refund_matches_payment(
+                refund.transaction_id, refund.dossier_code,
+                payment.transaction_id, payment.dossier_code
+            )
         ) as no_refund
     from core.fact_payment as payment
     cross join bounds
@@ -48,12 +49,16 @@ payments as (
     where payment.paid_at >= bounds.month and payment.paid_at < bounds.month_end
 ),
 
-cases as (
+final as (
     select
-        payments.*,
-        issue.issue_code,
-        issue.issue
+        bounds.month, bounds.as_of, payments.province_code, unit.province_name,
+        unit.province_code_2025, unit.province_name_2025, issue.issue_code, issue.issue,
+        payments.transaction_id as case_id, payments.dossier_code, payments.transaction_id,
+        null::text as refund_id, payments.paid_at as occurred_at,
+        payments.amount as payment_amount, null::bigint as refund_amount,
+        null::integer as days_pending, payments.steps
     from payments
+    cross join bounds
     cross join
         lateral (
             values
@@ -74,34 +79,8 @@ cases as (
                 )
             )
         ) as issue (issue_code, applies, issue)
+    left join lateral mart.province_at(payments.province_code, payments.paid_at) as unit on true
     where issue.applies
-),
-
-final as (
-    select
-        %(month)s::date as month,
-        bounds.as_of,
-        cases.province_code,
-        unit.province_name,
-        unit.province_code_2025,
-        unit.province_name_2025,
-        cases.issue_code,
-        cases.issue,
-        cases.transaction_id as case_id,
-        cases.dossier_code,
-        cases.transaction_id,
-        null::text as refund_id,
-        cases.paid_at as occurred_at,
-        cases.amount as payment_amount,
-        null::bigint as refund_amount,
-        null::integer as days_pending,
-        cases.steps
-    from cases
-    cross join bounds
-    left join mart.province_unit_2025 as unit
-        on
-            cases.province_code = unit.province_code
-            and mart.in_force(cases.paid_at, unit.valid_from, unit.valid_to)
 )
 
 select * from final

@@ -32,9 +32,9 @@ refunds as (
         from core.fact_payment as payment
         where
             payment.status = 'success'
-            and (
-                payment.transaction_id = refund.transaction_id
-                or (refund.transaction_id is null and payment.dossier_code = refund.dossier_code)
+            and mart.refund_matches_payment(
+                refund.transaction_id, refund.dossier_code,
+                payment.transaction_id, payment.dossier_code
             )
         order by payment.paid_at, payment.transaction_id
         limit 1
@@ -42,12 +42,17 @@ refunds as (
     where refund.requested_at < bounds.month_end
 ),
 
-cases as (
+final as (
     select
-        refunds.*,
-        issue.issue_code,
-        issue.issue
+        bounds.month, bounds.as_of, refunds.province_code, unit.province_name,
+        unit.province_code_2025, unit.province_name_2025, issue.issue_code, issue.issue,
+        refunds.refund_id as case_id, refunds.dossier_code, refunds.transaction_id,
+        refunds.refund_id, refunds.requested_at as occurred_at, refunds.payment_amount,
+        refunds.amount as refund_amount, null::integer as steps,
+        case when issue.issue_code = 'refund_pending_over_limit' then refunds.days_pending end
+            as days_pending
     from refunds
+    cross join bounds
     cross join
         lateral (
             values
@@ -72,35 +77,8 @@ cases as (
                 'no successful payment matches the refund'
             )
         ) as issue (issue_code, applies, issue)
+    left join lateral mart.province_at(refunds.province_code, refunds.requested_at) as unit on true
     where issue.applies
-),
-
-final as (
-    select
-        %(month)s::date as month,
-        bounds.as_of,
-        cases.province_code,
-        unit.province_name,
-        unit.province_code_2025,
-        unit.province_name_2025,
-        cases.issue_code,
-        cases.issue,
-        cases.refund_id as case_id,
-        cases.dossier_code,
-        cases.transaction_id,
-        cases.refund_id,
-        cases.requested_at as occurred_at,
-        cases.payment_amount,
-        cases.amount as refund_amount,
-        case when cases.issue_code = 'refund_pending_over_limit' then cases.days_pending end
-            as days_pending,
-        null::integer as steps
-    from cases
-    cross join bounds
-    left join mart.province_unit_2025 as unit
-        on
-            cases.province_code = unit.province_code
-            and mart.in_force(cases.requested_at, unit.valid_from, unit.valid_to)
 )
 
 select * from final

@@ -91,10 +91,8 @@ counts as (
 
 final as (
     select
-        counts.*,
-        coalesce(province.province_name, counts.province_code) as province_name,
-        province.province_code_2025,
-        province.province_name_2025,
+        counts.*, coalesce(province.province_name, counts.province_code) as province_name,
+        province.province_code_2025, province.province_name_2025,
         %(month)s::date as month,
         setting.value as refund_time_limit_days
     from counts

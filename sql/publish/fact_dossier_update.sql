@@ -1,5 +1,18 @@
--- The update path: dossiers already in core whose staged version is newer (the newest
--- source_updated_at wins, so a late or replayed file never overwrites a newer one).
+-- The update path, for the codes core already holds ({codes}: in {known}; usually a small part of
+-- a batch, the only rows sorted): the newest staged version of each (newest source_updated_at,
+-- then the last file and row) replaces core's when it is newer, so a late or replayed file never
+-- overwrites a newer one.
+with newest as (
+    select distinct on (staged.dossier_code) staged.*
+    from {staging} as staged
+    where {codes}
+    order by
+        staged.dossier_code asc,
+        staged.source_updated_at desc,
+        staged._file desc,
+        staged._row desc
+)
+
 update core.fact_dossier as target set
     procedure_code = staged.procedure_code,
     procedure_name = staged.procedure_name,
@@ -25,7 +38,7 @@ update core.fact_dossier as target set
     fee_amount = coalesce(staged.fee_amount, 0),
     source_updated_at = staged.source_updated_at,
     batch_id = %(batch_id)s
-from {staging} as staged
+from newest as staged
 where
     target.dossier_code = staged.dossier_code
     and staged.source_updated_at > target.source_updated_at

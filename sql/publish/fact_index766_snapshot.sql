@@ -19,30 +19,22 @@ with latest as (
 insert into core.fact_index766_snapshot as target (
     unit_code, unit_name, unit_level, parent_code, province_code, period_type, period_start,
     indicator_group, indicator_code, numerator, denominator, ratio, score, max_score, captured_at,
-    recomputed_ratio, recomputed_score, department_id, data_quality_status, data_quality_message,
-    counters, batch_id
+    batch_id, recomputed_ratio, recomputed_score, department_id, data_quality_status,
+    data_quality_message, counters
 )
 select
     unit_code, unit_name, unit_level, parent_code, province_code, period_type, period_start,
     indicator_group, indicator_code, numerator, denominator, ratio, score, max_score, captured_at,
-    recomputed_ratio, recomputed_score, department_id, data_quality_status, data_quality_message,
-    counters::jsonb, %(batch_id)s
+    %(batch_id)s, recomputed_ratio, recomputed_score, department_id, data_quality_status,
+    data_quality_message, counters::jsonb
 from latest
 on conflict (unit_code, period_type, period_start, indicator_group, indicator_code, captured_at)
 do update set
-    unit_name = excluded.unit_name,
-    unit_level = excluded.unit_level,
-    parent_code = excluded.parent_code,
-    province_code = excluded.province_code,
-    numerator = excluded.numerator,
-    denominator = excluded.denominator,
-    ratio = excluded.ratio,
-    score = excluded.score,
-    max_score = excluded.max_score,
-    recomputed_ratio = excluded.recomputed_ratio,
-    recomputed_score = excluded.recomputed_score,
-    department_id = excluded.department_id,
-    data_quality_status = excluded.data_quality_status,
-    data_quality_message = excluded.data_quality_message,
-    counters = excluded.counters,
-    batch_id = excluded.batch_id
+    -- the staged capture replaces the whole row (columns in core.fact_index766_snapshot's order;
+    -- a column added to the table makes this fail until it is listed)
+    (
+        unit_code, unit_name, unit_level, parent_code, province_code, period_type, period_start,
+        indicator_group, indicator_code, numerator, denominator, ratio, score, max_score,
+        captured_at, batch_id, recomputed_ratio, recomputed_score, department_id,
+        data_quality_status, data_quality_message, counters
+    ) = row (excluded.*)

@@ -14,13 +14,10 @@ select
     source_updated_at, %(batch_id)s
 from latest
 on conflict (transaction_id) do update set
-    dossier_code = excluded.dossier_code,
-    province_code = excluded.province_code,
-    amount = excluded.amount,
-    paid_at = excluded.paid_at,
-    gateway = excluded.gateway,
-    status = excluded.status,
-    steps = excluded.steps,
-    source_updated_at = excluded.source_updated_at,
-    batch_id = excluded.batch_id
+    -- the staged version replaces the whole row (columns in core.fact_payment's order; a
+    -- column added to the table makes this fail until it is listed)
+    (
+        transaction_id, dossier_code, province_code, amount, paid_at, gateway, status, steps,
+        source_updated_at, batch_id
+    ) = row (excluded.*)
 where excluded.source_updated_at > target.source_updated_at

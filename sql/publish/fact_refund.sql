@@ -14,15 +14,10 @@ select
     method, status, completed_at, source_updated_at, %(batch_id)s
 from latest
 on conflict (refund_id) do update set
-    transaction_id = excluded.transaction_id,
-    dossier_code = excluded.dossier_code,
-    province_code = excluded.province_code,
-    reason = excluded.reason,
-    requested_at = excluded.requested_at,
-    amount = excluded.amount,
-    method = excluded.method,
-    status = excluded.status,
-    completed_at = excluded.completed_at,
-    source_updated_at = excluded.source_updated_at,
-    batch_id = excluded.batch_id
+    -- the staged version replaces the whole row (columns in core.fact_refund's order; a
+    -- column added to the table makes this fail until it is listed)
+    (
+        refund_id, transaction_id, dossier_code, province_code, reason, requested_at, amount,
+        method, status, completed_at, source_updated_at, batch_id
+    ) = row (excluded.*)
 where excluded.source_updated_at > target.source_updated_at

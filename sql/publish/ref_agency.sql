@@ -1,7 +1,7 @@
 -- Agencies as the feeds reveal them: every receiving and processing unit code, with its name (as
--- the provincial exports print it) and level. Each side is aggregated to one row per description
--- with its newest source_updated_at first (a few dozen rows), so only those are sorted; the
--- newest description of each code wins, and a feed without names keeps the name already known.
+-- the provincial exports print it) and level, each description with the newest
+-- source_updated_at it was seen at (from {described}, a few hundred rows); the newest
+-- description of each code wins, and a feed without names keeps the name already known.
 with seen as (
     select
         receiving_agency_code as agency_code,
@@ -9,14 +9,14 @@ with seen as (
         receiving_agency_name as name,
         agency_level,
         max(source_updated_at) as source_updated_at
-    from {staging}
+    from {described}
     where receiving_agency_code is not null
     group by receiving_agency_code, province_code, receiving_agency_name, agency_level
     union all
     select
         processing_agency_code, province_code, processing_agency_name, agency_level,
         max(source_updated_at)
-    from {staging}
+    from {described}
     where processing_agency_code is not null
     group by processing_agency_code, province_code, processing_agency_name, agency_level
 )

@@ -1,6 +1,6 @@
 -- mart.monthly_compliance re-aggregated from its counts to the units in force since the
 -- 1 Jul 2025 merger: counts summed, year-to-date flows summed over the unit's months of the year,
--- rates recomputed from the sums (never averaged), ranks among the units.
+-- rates recomputed from the sums (never averaged) by mart.compliance_rates, ranks among the units.
 create or replace view mart.monthly_compliance_by_2025_unit as
 with monthly as (
     select
@@ -56,48 +56,40 @@ with_ytd as (
 
 final as (
     select
-        *,
-        mart.rate(digitized_766, synced_received) as digitization_rate_766,
-        mart.rate(digitized_provincial, dossiers_received) as digitization_rate_provincial,
-        mart.rate(online_received, dossiers_received) as online_submission_rate,
-        mart.rate(paid_online_received, fee_bearing_received) as online_payment_rate,
-        mart.rate(e_result_finished, paper_result_finished) as e_result_rate,
-        mart.rate(
-            finished_on_time_766 + in_progress_at_month_end - in_progress_overdue_766,
-            dossiers_finished + in_progress_at_month_end
-        ) as on_time_rate_766,
-        mart.rate(
-            finished_on_time_provincial + in_progress_at_month_end - in_progress_overdue_provincial,
-            dossiers_finished + in_progress_at_month_end
-        ) as on_time_rate_provincial,
-        mart.rate(digitized_766_ytd, synced_received_ytd) as digitization_rate_766_ytd,
-        mart.rate(digitized_provincial_ytd, dossiers_received_ytd)
-            as digitization_rate_provincial_ytd,
-        mart.rate(online_received_ytd, dossiers_received_ytd) as online_submission_rate_ytd,
-        mart.rate(paid_online_received_ytd, fee_bearing_received_ytd) as online_payment_rate_ytd,
-        mart.rate(e_result_finished_ytd, paper_result_finished_ytd) as e_result_rate_ytd,
-        mart.rate(
-            finished_on_time_766_ytd + in_progress_at_month_end - in_progress_overdue_766,
-            dossiers_finished_ytd + in_progress_at_month_end
-        ) as on_time_rate_766_ytd,
-        mart.rate(
-            finished_on_time_provincial_ytd
-            + in_progress_at_month_end
-            - in_progress_overdue_provincial,
-            dossiers_finished_ytd + in_progress_at_month_end
-        ) as on_time_rate_provincial_ytd,
-        mart.rate(digitized_766, synced_received) >= digitization_target_pct
-            as meets_digitization_target,
-        mart.rate(digitized_766_ytd, synced_received_ytd) >= digitization_target_pct
-            as meets_digitization_target_ytd,
-        rank() over (
-            partition by month order by mart.rate(digitized_766, synced_received) desc nulls last
-        ) as digitization_rank,
-        rank() over (
-            partition by month
-            order by mart.rate(digitized_766_ytd, synced_received_ytd) desc nulls last
-        ) as digitization_rank_ytd
+        with_ytd.*,
+        month_rate.digitization_rate_766, month_rate.digitization_rate_provincial,
+        month_rate.online_submission_rate, month_rate.online_payment_rate, month_rate.e_result_rate,
+        month_rate.on_time_rate_766, month_rate.on_time_rate_provincial,
+        ytd_rate.digitization_rate_766 as digitization_rate_766_ytd,
+        ytd_rate.digitization_rate_provincial as digitization_rate_provincial_ytd,
+        ytd_rate.online_submission_rate as online_submission_rate_ytd,
+        ytd_rate.online_payment_rate as online_payment_rate_ytd,
+        ytd_rate.e_result_rate as e_result_rate_ytd,
+        ytd_rate.on_time_rate_766 as on_time_rate_766_ytd,
+        ytd_rate.on_time_rate_provincial as on_time_rate_provincial_ytd,
+        month_rate.digitization_rate_766 >= digitization_target_pct as meets_digitization_target,
+        ytd_rate.digitization_rate_766 >= digitization_target_pct as meets_digitization_target_ytd,
+        rank() over (partition by month order by month_rate.digitization_rate_766 desc nulls last)
+            as digitization_rank,
+        rank() over (partition by month order by ytd_rate.digitization_rate_766 desc nulls last)
+            as digitization_rank_ytd
     from with_ytd
+    cross join
+        lateral mart.compliance_rates(
+            dossiers_received, synced_received, digitized_766, digitized_provincial,
+            online_received, fee_bearing_received, paid_online_received, dossiers_finished,
+            finished_on_time_766, finished_on_time_provincial, paper_result_finished,
+            e_result_finished, in_progress_at_month_end, in_progress_overdue_766,
+            in_progress_overdue_provincial
+        ) as month_rate
+    cross join
+        lateral mart.compliance_rates(
+            dossiers_received_ytd, synced_received_ytd, digitized_766_ytd, digitized_provincial_ytd,
+            online_received_ytd, fee_bearing_received_ytd, paid_online_received_ytd,
+            dossiers_finished_ytd, finished_on_time_766_ytd, finished_on_time_provincial_ytd,
+            paper_result_finished_ytd, e_result_finished_ytd, in_progress_at_month_end,
+            in_progress_overdue_766, in_progress_overdue_provincial
+        ) as ytd_rate
 )
 
 select * from final

@@ -25,11 +25,9 @@ judged as (
     from candidates
 ),
 
-calendar as (
-    select
-        day,
-        count(*) filter (where is_working_day) over (order by day) as working_days_to
-    from ref.working_day
+-- Read once for the due-day and end-day joins below.
+calendar as materialized (
+    select day, working_days_to from mart.working_day_count
 ),
 
 final as (
@@ -62,10 +60,7 @@ final as (
                 then greatest(end_day.working_days_to - due_day.working_days_to, 0)::integer
         end as working_days_overdue
     from judged
-    left join mart.province_unit_2025 as unit
-        on
-            judged.province_code = unit.province_code
-            and mart.in_force(judged.received_at, unit.valid_from, unit.valid_to)
+    left join lateral mart.province_at(judged.province_code, judged.received_at) as unit on true
     left join calendar as due_day on judged.due_at::date = due_day.day
     left join calendar as end_day on judged.end_day = end_day.day
     left join ref.agency as agency on judged.agency_code = agency.agency_code

@@ -25,14 +25,18 @@ SCHEMA = "mart"
 # when created, so a function reading a view comes after that view.
 OBJECTS: tuple[str, ...] = (
     "functions/mart.rate",
+    "functions/mart.compliance_rates",
     "functions/mart.in_force",
     "functions/mart.overdue_766",
     "functions/mart.overdue_provincial",
     "functions/mart.overdue_reason",
     "functions/mart.days_overdue",
     "functions/mart.refund_pending_at",
+    "functions/mart.refund_matches_payment",
     "views/mart.data_as_of",
+    "views/mart.working_day_count",
     "views/mart.province_unit_2025",
+    "functions/mart.province_at",
     "views/mart.dossier_flags",
     "functions/mart.period_dossiers",
     "functions/mart.month_bounds",

@@ -5,16 +5,19 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
+import io
 import json
 import logging
-import re
 import unicodedata
-import warnings
 from collections.abc import Iterator
 from itertools import islice
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pcsv
 
 from tthc_warehouse.contract import ENTITIES
 from tthc_warehouse.extract.base import (
@@ -94,68 +97,246 @@ def read_csv(
     encoding: str | None = None,
     chunk_rows: int = CHUNK_ROWS,
 ) -> Iterator[pd.DataFrame]:
-    """Chunks of raw strings; row numbers are file lines (the header is line 1).
+    """``read_csv_arrow``'s chunks as pandas frames of strings."""
+    for table in read_csv_arrow(path, mapping, required, delimiter=delimiter, encoding=encoding,
+                                chunk_rows=chunk_rows):
+        yield table.to_pandas()
 
-    A line with more fields than the header, and a last line the file ends inside (no line
-    break after it: it may be cut), come out as malformed records; the other rows go on.
+
+def read_csv_arrow(
+    path: Path,
+    mapping: dict[str, str],
+    required: list[str],
+    *,
+    delimiter: str | None = None,
+    encoding: str | None = None,
+    chunk_rows: int = CHUNK_ROWS,
+) -> Iterator[pa.Table]:
+    """Chunks of raw strings (Arrow's CSV reader); row numbers are file lines (the header is line 1).
+
+    A line with more or fewer fields than the header, and a last line the file ends inside (no
+    line break after it: it may be cut), come out as malformed records, after the file's other
+    rows; the other rows go on. A file that ends inside a quoted value cannot be read.
     """
     with path.open("rb") as fh:
         sample = fh.read(SNIFF_BYTES)
     encoding = detect_encoding(sample, encoding)
     sep = detect_delimiter(sample.decode(encoding, errors="replace"), delimiter)
+    failure = f"{path.name}: cannot read as CSV ({encoding}, {sep!r})"
+    headers = _header(sample.decode(encoding, errors="replace"), sep)
+    if headers is None:
+        raise SourceError(f"{failure}: the file is empty (no header line)")
+    columns = map_headers(path.name, headers, mapping, required)
     try:
-        headers = [unicodedata.normalize("NFC", h) for h in
-                   pd.read_csv(path, sep=sep, encoding=encoding, nrows=0, dtype=str).columns]
-        columns = map_headers(path.name, headers, mapping, required)
-        reader = pd.read_csv(path, sep=sep, encoding=encoding, dtype=str, keep_default_na=False,
-                             chunksize=chunk_rows, encoding_errors="strict", on_bad_lines="warn")
-        yield from _csv_chunks(path, reader, columns)
-    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise SourceError(f"{path.name}: cannot read as CSV ({encoding}, {sep!r}): {exc}") from exc
+        yield from _CsvFile(path, encoding, sep, headers, columns).chunks(chunk_rows)
+    except (pa.ArrowException, UnicodeError) as exc:
+        raise SourceError(f"{failure}: {exc}") from exc
 
 
-def _csv_chunks(path: Path, reader, columns: dict[str, str]) -> Iterator[pd.DataFrame]:
-    """Mapped chunks numbered by file line (skipped lines left out), then the malformed lines."""
-    line, skipped, pending = 2, {}, None
-    chunks = iter(reader)
-    while True:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", pd.errors.ParserWarning)
-            chunk = next(chunks, None)
-        skipped.update(_skipped_lines(caught))
-        if chunk is None:
-            break
-        chunk.columns = [unicodedata.normalize("NFC", h) for h in chunk.columns]
-        numbers = _numbers(line, len(chunk), skipped)
-        line = numbers[-1] + 1 if numbers else line
-        if pending is not None:
-            yield pending
-        pending = _finish(chunk, columns, numbers)
-    if pending is not None and _ends_mid_record(path):
-        pending.loc[pending.index[-1], MALFORMED_COLUMN] = (
-            "the file ends inside this record (no line break after it): it may be cut")
-    if pending is not None:
-        yield pending
-    if skipped:
-        yield _malformed_frame(columns.values(), skipped)
+def _header(text: str, sep: str) -> list[str] | None:
+    row = next(csv.reader(io.StringIO(text), delimiter=sep), None)
+    return None if row is None else [unicodedata.normalize("NFC", h) for h in row]
 
 
-def _skipped_lines(caught: list[warnings.WarningMessage]) -> dict[int, str]:
-    """Lines pandas skipped -> why (``Skipping line 7: expected 11 fields, saw 12``)."""
-    found = {}
-    for warning in caught:
-        for match in re.finditer(r"Skipping line (\d+): (.+)", str(warning.message)):
-            found[int(match.group(1))] = f"{match.group(2).strip()} (a delimiter inside an unquoted value?)"
-    return found
+class _CsvFile:
+    """One CSV file read by Arrow (serially: invalid rows then carry their record number).
+
+    Records are numbered by Arrow (header = 1, blank lines included: they come as rows of empty
+    fields and are dropped); a record's line is its number plus the line breaks inside the quoted
+    values of the records before it. Records with too many or too few fields are skipped by Arrow
+    and reported here, with their line, after the file's rows.
+    """
+
+    BLOCK_BYTES = 4 << 20
+
+    def __init__(self, path: Path, encoding: str, sep: str, headers: list[str], columns: dict[str, str]):
+        self.path, self.sep, self.width = path, sep, len(headers)
+        self.encoding = "utf8" if encoding.replace("-", "").lower() in ("utf8", "utf8sig") else encoding
+        self.names = [f"f{i}" for i in range(len(headers))]
+        self.mapped: dict[str, str] = {}  # field name -> canonical column (a header's first place)
+        for name, header in zip(self.names, headers, strict=True):
+            if header in columns and columns[header] not in self.mapped.values():
+                self.mapped[name] = columns[header]
+        self.invalid: list[tuple[int, int, str]] = []  # (record, fields seen, text), in file order
+        self.next_record = 2  # the first record (header = 1) not numbered yet
+        self.extra_lines = 0  # line breaks inside the values of the records numbered so far
+        self.malformed: list[tuple[int, str]] = []  # (line, what is wrong)
+        # the last record so far: (number, line, is it a row, may it end inside quotes)
+        self.last: tuple[int, int, bool, bool] | None = None
+
+    def _skip(self, row) -> str:
+        self.invalid.append((row.number, row.actual_columns, row.text))
+        return "skip"
+
+    def chunks(self, size: int) -> Iterator[pa.Table]:
+        reader = pcsv.open_csv(
+            str(self.path),
+            read_options=pcsv.ReadOptions(use_threads=False, block_size=self.BLOCK_BYTES, skip_rows=1,
+                                          column_names=self.names, encoding=self.encoding),
+            parse_options=pcsv.ParseOptions(delimiter=self.sep, newlines_in_values=True,
+                                            ignore_empty_lines=False, invalid_row_handler=self._skip),
+            # read as bytes: ``_text`` checks the UTF-8 only of the columns that are not plain ASCII
+            convert_options=pcsv.ConvertOptions(column_types=dict.fromkeys(self.names, pa.binary()),
+                                                strings_can_be_null=False),
+        )
+        pending: list[pa.Table] = []
+        held = 0
+        for batch in reader:
+            table = self._rows(batch)
+            if table.num_rows:
+                pending.append(table)
+                held += table.num_rows
+            while held > size:  # the last rows wait for the end: the last one may be cut
+                whole = pa.concat_tables(pending)
+                yield whole.slice(0, size)
+                pending, held = [whole.slice(size)], held - size
+        self._invalid_at_end()
+        rows = pa.concat_tables(pending) if pending else None
+        if self.last is not None:
+            cut = _ends_mid_record(self.path)
+            self._check_quotes(cut)
+            if cut:
+                rows = self._cut(rows)
+        while rows is not None and rows.num_rows:
+            yield rows.slice(0, size)
+            rows = rows.slice(size) if rows.num_rows > size else None
+        if self.malformed:
+            yield self._malformed_table()
+
+    def _rows(self, batch: pa.RecordBatch) -> pa.Table:
+        """The batch's rows numbered by line, mapped columns only, blank lines left out."""
+        n = batch.num_rows
+        if n == 0:
+            return pa.table({ROW_COLUMN: pa.array([], pa.int64()), **{c: pa.array([], pa.string())
+                                                                      for c in self.mapped.values()}})
+        pending = np.array([r for r, _, _ in self.invalid if r >= self.next_record], dtype=np.int64)
+        shifted = pending - self.next_record - np.arange(len(pending))
+        records = self.next_record + np.arange(n) + np.searchsorted(shifted, np.arange(n), side="right")
+        breaks = np.zeros(n, dtype=np.int64)
+        for column in batch.columns:
+            if 10 in _value_bytes(column):  # a quoted value with a line break
+                breaks += pc.count_substring(column, b"\n").to_numpy(zero_copy_only=False)
+        lines = records + self._extra_before(records, breaks)
+        self.next_record = int(records[-1]) + 1
+        blank = self._blank(batch, lines)
+        self.last = (int(records[-1]), int(lines[-1]), not blank[-1], bool(breaks[-1]))
+        text = {name: _text(column) for name, column in zip(self.names, batch.columns, strict=True)}
+        table = pa.table({ROW_COLUMN: pa.array(lines, pa.int64()),
+                          **{canonical: text[name] for name, canonical in self.mapped.items()}})
+        return table.filter(pa.array(~blank)) if blank.any() else table
+
+    def _extra_before(self, records: np.ndarray, breaks: np.ndarray) -> np.ndarray:
+        """Line breaks inside the values of all records before each of ``records`` (and the invalid
+        ones among them, whose lines are noted)."""
+        invalid = [(r, t) for r, _, t in self.invalid if self.next_record <= r < records[-1]]
+        if not invalid and not breaks.any():
+            return np.full(len(records), self.extra_lines, dtype=np.int64)
+        numbers = np.concatenate([records, [r for r, _ in invalid]]).astype(np.int64)
+        counts = np.concatenate([breaks, [t.count("\n") for _, t in invalid]]).astype(np.int64)
+        order = np.argsort(numbers, kind="stable")
+        before = np.empty(len(numbers), dtype=np.int64)
+        before[order] = self.extra_lines + np.cumsum(counts[order]) - counts[order]
+        for (record, _), extra in zip(invalid, before[len(records):], strict=True):
+            self._note_invalid(record, record + int(extra))
+        self.extra_lines = int(before[order[-1]] + counts[order[-1]])
+        return before[:len(records)]
+
+    def _invalid_at_end(self) -> None:
+        """Lines of the invalid records after the last row."""
+        for number, _, text in self.invalid:
+            if number >= self.next_record:
+                line = number + self.extra_lines
+                self._note_invalid(number, line)
+                self.extra_lines += text.count("\n")
+                self.next_record = number + 1
+                self.last = (number, line, False, '"' in text)
+
+    def _note_invalid(self, record: int, line: int) -> None:
+        fields = next(seen for r, seen, _ in self.invalid if r == record)
+        hint = ("a delimiter inside an unquoted value?" if fields > self.width
+                else "a missing delimiter, or a line break inside an unquoted value?")
+        self.malformed.append((line, f"expected {self.width} fields, saw {fields} ({hint})"))
+
+    def _blank(self, batch: pa.RecordBatch, lines: np.ndarray) -> np.ndarray:
+        """Rows of a blank line (Arrow reads one as a row of empty fields; a line of delimiters
+        alone is such a row too, but a record, which is kept)."""
+        blank = pc.equal(pc.binary_length(batch.column(0)), 0).to_numpy(zero_copy_only=False)
+        for column in batch.columns[1:]:
+            if not blank.any():
+                return blank
+            blank &= pc.equal(pc.binary_length(column), 0).to_numpy(zero_copy_only=False)
+        if blank.any() and self.width > 1:
+            blank &= np.isin(lines, self._blank_lines(set(lines[blank].tolist())))
+        return blank
+
+    def _blank_lines(self, candidates: set[int]) -> list[int]:
+        """Which of these lines are empty (seldom asked: only where a row has no value at all)."""
+        found = []
+        with self.path.open("rb") as fh:
+            for number, line in enumerate(fh, start=1):
+                if number in candidates and not line.strip(b"\r\n"):
+                    found.append(number)
+                if number >= max(candidates):
+                    break
+        return found
+
+    def _cut(self, rows: pa.Table | None) -> pa.Table | None:
+        """The last record is cut: flag it, whether it had every field or not."""
+        cut = "the file ends inside this record (no line break after it): it may be cut"
+        _, line, valid, _ = self.last
+        if not valid:
+            self.malformed = [(n, cut if n == line else what) for n, what in self.malformed]
+            return rows
+        flags = pa.array([None] * (rows.num_rows - 1) + [cut], pa.string())
+        return rows.append_column(MALFORMED_COLUMN, flags)
+
+    def _check_quotes(self, cut: bool) -> None:
+        """A quote opened in the last record and never closed takes the rest of the file with it."""
+        _, line, _, suspect = self.last
+        if not (suspect or cut):  # a whole last record, no line break in its values, no stray quote
+            return
+        with self.path.open("rb") as fh:
+            for _ in range(line - 1):
+                fh.readline()
+            tail = fh.read()
+        if _inside_quotes(tail, self.sep.encode()):
+            raise SourceError(f"{self.path.name}: cannot read as CSV: a quoted value opened on line "
+                              f"{line} is not closed before the end of the file")
+
+    def _malformed_table(self) -> pa.Table:
+        self.malformed.sort()
+        return pa.table({ROW_COLUMN: pa.array([n for n, _ in self.malformed], pa.int64()),
+                         **{c: pa.nulls(len(self.malformed), pa.string()) for c in self.mapped.values()},
+                         MALFORMED_COLUMN: pa.array([what for _, what in self.malformed], pa.string())})
 
 
-def _numbers(first: int, count: int, skipped: dict[int, str]) -> list[int]:
-    numbers, line = [], first
-    while len(numbers) < count:
-        if line not in skipped:
-            numbers.append(line)
-        line += 1
-    return numbers
+def _text(column: pa.Array) -> pa.Array:
+    """Bytes as UTF-8 text: plain ASCII as it is, anything else checked (a bad byte fails the file)."""
+    data = _value_bytes(column)
+    if not len(data) or int(data.max()) < 0x80:
+        return column.view(pa.string())
+    return column.cast(pa.string())
+
+
+def _value_bytes(column: pa.Array) -> np.ndarray:
+    data = column.buffers()[2]
+    return np.zeros(0, dtype=np.uint8) if data is None else np.frombuffer(data, dtype=np.uint8)
+
+
+def _inside_quotes(data: bytes, sep: bytes) -> bool:
+    """Whether CSV ``data`` (from the start of a record) ends inside a quoted value."""
+    quoted = closed = False
+    start = True  # at the start of a field
+    for byte in data:
+        char = bytes((byte,))
+        if char == b'"' and (quoted or start or closed):
+            quoted, closed = not quoted, quoted  # "" inside quotes: closes, then reopens
+            start = False
+            continue
+        closed = False
+        if not quoted:
+            start = char in (sep, b"\n", b"\r")
+    return quoted
 
 
 def _ends_mid_record(path: Path) -> bool:
@@ -165,13 +346,6 @@ def _ends_mid_record(path: Path) -> bool:
             return False
         fh.seek(-1, 2)
         return fh.read(1) not in (b"\n", b"\r")
-
-
-def _malformed_frame(columns, problems: dict[int, str]) -> pd.DataFrame:
-    frame = pd.DataFrame({c: [None] * len(problems) for c in columns}, dtype=object)
-    frame.insert(0, ROW_COLUMN, sorted(problems))
-    frame[MALFORMED_COLUMN] = [problems[n] for n in sorted(problems)]
-    return frame
 
 
 def _cell_text(value: object) -> str | None:

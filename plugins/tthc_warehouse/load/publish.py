@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import psycopg
@@ -12,17 +14,19 @@ from tthc_warehouse.contract import ENTITIES
 from tthc_warehouse.load.staging import drop_staging_table, staging_identifier
 from tthc_warehouse.paths import read_sql
 
-# entity -> statements run in order inside the publish transaction. Dossiers take the fast path:
-# find the codes staged twice, write the history and reference rows from every version, drop the
-# older versions (only when there are duplicates), then update the codes core already has and
-# insert the new ones. The others merge in one upsert (small tables).
+# entity -> statements run in order inside the publish transaction. Dossiers: one pass aggregates
+# what the reference tables and months need (dossier_described), a join finds the codes core
+# already holds (dossier_known: nothing to read on a first load); those codes take the update
+# path (history with a conflict check, newest version sorted out of their rows only), the new
+# ones the insert-only path (plain inserts, their history from the inserted rows). The others
+# merge in one upsert (small tables).
 PUBLISH_STATEMENTS = {
     "dossier": (
-        "publish/dossier_duplicates.sql",
-        "publish/fact_dossier_status_event.sql",
+        "publish/dossier_described.sql",
         "publish/ref_procedure.sql",
         "publish/ref_agency.sql",
-        "publish/dossier_older_versions.sql",
+        "publish/dossier_known.sql",
+        "publish/fact_dossier_status_event.sql",
         "publish/fact_dossier_update.sql",
         "publish/fact_dossier_insert.sql",
     ),
@@ -33,28 +37,48 @@ PUBLISH_STATEMENTS = {
 # statements whose row counts are the rows published (inserted or updated in core)
 COUNTED = {"publish/fact_dossier_update.sql", "publish/fact_dossier_insert.sql", "publish/fact_payment.sql",
            "publish/fact_refund.sql", "publish/fact_index766_snapshot.sql"}
-FINDS_DUPLICATES = "publish/dossier_duplicates.sql"
-NEEDS_DUPLICATES = {"publish/dossier_older_versions.sql"}  # skipped when the batch has none
+FINDS_KNOWN = "publish/dossier_known.sql"  # its row count: the batch's codes core already holds
+NEEDS_KNOWN = {"publish/fact_dossier_status_event.sql", "publish/fact_dossier_update.sql"}  # else skipped
+# The insert-only path assumes every new code is staged once. When the primary key says otherwise
+# (or another publish inserted one of them meanwhile), its statement is rolled back on its own and
+# the new codes are merged instead: every distinct version into the history, the newest into core.
+INSERT_ONLY = "publish/fact_dossier_insert.sql"
+MERGE_INSTEAD = ("publish/fact_dossier_status_event.sql", "publish/fact_dossier_merge.sql")
+# Which staged rows ({codes}) a statement reads: those of codes core holds, or of new codes.
+KNOWN_CODES = "exists (select from {known} as known where known.dossier_code = staged.dossier_code)"
+NEW_CODES = "not " + KNOWN_CODES
 # Sorting and hashing a million staged keys in the default 4 MB spills to disk; one publish at a
 # time per connection can afford more.
 WORK_MEM = "128MB"
+# The staging table has no statistics, so the planner expects a fifth of the batch's rows as
+# groups where a few hundred come, prices gathering them from parallel workers too high and
+# aggregates the batch in one process. For this statement, gathering is priced as what it is.
+PARALLEL_AGGREGATE = {"publish/dossier_described.sql"}
+PARALLEL_COSTS = {"parallel_setup_cost": "0", "parallel_tuple_cost": "0"}
 MONTHS_TOUCHED = {entity: f"publish/{entity}_months_touched.sql" for entity in PUBLISH_STATEMENTS}
+# Entities whose months are read from the temporary tables the statements write (so after them);
+# the others' months join core before the merge changes it.
+MONTHS_AFTER = {"dossier"}
 
 
 @dataclass
 class PublishResult:
-    rows_published: int
+    rows_published: int  # rows the merge inserted or updated (0 when a rerun changes nothing)
     months_touched: list[str]
+    rows_in_batch: int | None = None  # the batch's records: distinct keys (see rows_in_batch)
 
     def to_dict(self) -> dict:
         return dict(vars(self))
 
 
-def _statement(path: str, table: str) -> sql.Composed:
+def _statement(path: str, table: str, codes: str = "true") -> sql.Composed:
     text = read_sql(path)
     names = {"staging": staging_identifier(table)}
-    if "{duplicates}" in text:  # a temporary table, dropped when the publish commits
-        names["duplicates"] = sql.Identifier(f"{table}_duplicates")
+    for name in ("described", "known"):  # temporary tables, dropped when the publish commits
+        if f"{{{name}}}" in text or f"{{{name}}}" in codes:
+            names[name] = sql.Identifier(f"{table}_{name}")
+    if "{codes}" in text:
+        names["codes"] = sql.SQL(codes).format(**{k: v for k, v in names.items() if k == "known"})
     return sql.SQL(text).format(**names)
 
 
@@ -67,6 +91,7 @@ def rows_in_batch(conn: psycopg.Connection, entity: str, table: str) -> int:
     """The batch's records (distinct natural keys): what core holds of it once published.
 
     Not the merge's row count, which is 0 on a rerun because newest-wins leaves equal rows alone.
+    The dossier publish counts them as it goes (``PublishResult.rows_in_batch``).
     """
     key = sql.SQL(", ").join(map(sql.Identifier, ENTITIES[entity].key))
     query = sql.SQL("select count(*) from (select distinct {} from {}) as keys").format(
@@ -80,15 +105,51 @@ def publish_batch(
     """All of the batch or nothing: the merge and the staging drop commit together."""
     with conn.transaction():
         conn.execute("select set_config('work_mem', %s, true)", (WORK_MEM,))
-        months = months_touched(conn, entity, table)
-        published = duplicates = 0
+        months = [] if entity in MONTHS_AFTER else months_touched(conn, entity, table)
+        params = {"batch_id": batch_id}
+        published = 0
+        known = None  # codes of the batch core already holds (dossiers)
+        new_codes = None  # codes new to core, as the insert-only path or the merge counted them
         for path in PUBLISH_STATEMENTS[entity]:
-            if path in NEEDS_DUPLICATES and not duplicates:
+            if path in NEEDS_KNOWN and not known:
                 continue
-            cursor = conn.execute(_statement(path, table), {"batch_id": batch_id})
-            if path == FINDS_DUPLICATES:
-                duplicates = cursor.rowcount
+            codes = KNOWN_CODES if path in NEEDS_KNOWN else (NEW_CODES if known else "true")
+            if path == INSERT_ONLY:
+                inserted, new_codes = _insert_or_merge(conn, table, codes, params)
+                published += inserted
+                continue
+            with _settings(conn, PARALLEL_COSTS if path in PARALLEL_AGGREGATE else {}):
+                cursor = conn.execute(_statement(path, table, codes), params)
+            if path == FINDS_KNOWN:
+                known = cursor.rowcount
             elif path in COUNTED:
                 published += cursor.rowcount
+        if entity in MONTHS_AFTER:
+            months = months_touched(conn, entity, table)
+        records = rows_in_batch(conn, entity, table) if new_codes is None else (known or 0) + new_codes
         drop_staging_table(conn, table)
-    return PublishResult(published, [m.isoformat() for m in months])
+    return PublishResult(published, [m.isoformat() for m in months], records)
+
+
+@contextmanager
+def _settings(conn: psycopg.Connection, values: dict[str, str]) -> Iterator[None]:
+    """Planner settings for one statement, then back to what they were (within the transaction)."""
+    saved = {name: conn.execute("select current_setting(%s)", (name,)).fetchone()[0] for name in values}
+    for name, value in values.items():
+        conn.execute("select set_config(%s, %s, true)", (name, value))
+    yield
+    for name, value in saved.items():
+        conn.execute("select set_config(%s, %s, true)", (name, value))
+
+
+def _insert_or_merge(conn: psycopg.Connection, table: str, codes: str, params: dict) -> tuple[int, int]:
+    """The new codes: (rows core took, codes). Insert-only; merged when a code comes twice."""
+    try:
+        with conn.transaction():  # a savepoint: a violation undoes this statement only
+            inserted = conn.execute(_statement(INSERT_ONLY, table, codes), params).rowcount
+        return inserted, inserted
+    except psycopg.errors.UniqueViolation:
+        pass
+    conn.execute(_statement(MERGE_INSTEAD[0], table, codes), params)
+    merged_codes, merged = conn.execute(_statement(MERGE_INSTEAD[1], table, codes), params).fetchone()
+    return merged, merged_codes

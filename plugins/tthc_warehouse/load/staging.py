@@ -10,12 +10,14 @@ from pathlib import Path
 
 import pandas as pd
 import psycopg
+import pyarrow as pa
 from psycopg import sql
 
 from tthc_warehouse.contract import Entity
-from tthc_warehouse.extract.base import CHUNK_ROWS, ROW_COLUMN, Source
-from tthc_warehouse.load.normalize import normalize_chunk
+from tthc_warehouse.extract.base import CHUNK_ROWS, FILE_COLUMN, ROW_COLUMN, Source
+from tthc_warehouse.load.normalize import normalize_table
 from tthc_warehouse.load.overlap import ahead
+from tthc_warehouse.load.pgcopy import HEADER, TRAILER, BinaryCopy
 
 QUARANTINE_INSERT = """
     insert into quarantine.rejected_row
@@ -43,7 +45,7 @@ def create_staging_table(conn: psycopg.Connection, table: str, entity: Entity) -
     """A fresh unlogged table: WAL-free, and dropped after publish."""
     columns = [
         sql.SQL("{} bigint not null").format(sql.Identifier(ROW_COLUMN)),
-        sql.SQL("{} text not null").format(sql.Identifier("_file")),
+        sql.SQL("{} text not null").format(sql.Identifier(FILE_COLUMN)),
     ]
     columns += [
         sql.SQL("{} {}").format(sql.Identifier(c.name), sql.SQL(c.pg_type)) for c in entity.columns
@@ -56,29 +58,43 @@ def create_staging_table(conn: psycopg.Connection, table: str, entity: Entity) -
     )
 
 
-def copy_rows(conn: psycopg.Connection, table: str, rows: pd.DataFrame) -> None:
-    """COPY a typed frame (first columns ``_row``, ``_file``) in text format: the fast path.
+def staging_columns(entity: Entity) -> list[tuple[str, str]]:
+    """(column, PostgreSQL type) of an entity's staging table."""
+    return [(ROW_COLUMN, "bigint"), (FILE_COLUMN, "text"), *((c.name, c.pg_type) for c in entity.columns)]
 
-    Columns are formatted whole by ``normalize.copy_text`` (``to_csv`` formatted nullable
-    integers, booleans and timestamps value by value).
+
+def copy_rows(conn: psycopg.Connection, table: str, rows: pd.DataFrame | pa.Table) -> None:
+    """COPY typed rows (first columns ``_row``, ``_file``) into a staging table, in binary format.
+
+    Each column is encoded as the table's column type wants it (``pgcopy.BinaryCopy``).
     """
-    from tthc_warehouse.load.normalize import copy_text
-
-    if rows.empty:
+    if rows.shape[0] == 0:
         return
-    statement = sql.SQL("copy {} ({}) from stdin (format text)").format(
-        staging_identifier(table), sql.SQL(", ").join(map(sql.Identifier, rows.columns))
-    )
+    if isinstance(rows, pd.DataFrame):
+        rows = pa.Table.from_pandas(rows, preserve_index=False)
+    types = conn.execute(
+        "select column_name, data_type from information_schema.columns "
+        "where table_schema = 'staging' and table_name = %s", (table,)).fetchall()
+    wanted = dict(types)
+    copy = BinaryCopy.of((name, wanted[name]) for name in rows.column_names)
+    _copy(conn, copy.statement(staging_identifier(table)), copy.encode(rows))
+
+
+def _copy(conn: psycopg.Connection, statement: sql.Composable, payload: list) -> None:
+    """One binary COPY of encoded rows (``BinaryCopy.encode``)."""
     with conn.cursor().copy(statement) as copy:
-        copy.write(copy_text(rows))
+        copy.write(HEADER)
+        for part in payload:
+            copy.write(part)
+        copy.write(TRAILER)
 
 
 def quarantine_parse_errors(conn: psycopg.Connection, batch_id: str, entity: Entity,
-                            raw: pd.DataFrame, errors: list[dict]) -> None:
+                            errors: list[dict]) -> None:
     """One quarantine row per bad value, naming file, row and column, with the row's raw values."""
     rows = []
     for e in errors:
-        file = raw.at[e["index"], "_file"]
+        file = e.get("file")
         rows.append((batch_id, entity.name, file, e["row"], e["column"], "parse",
                      f"{file} row {e['row']} column {e['column']}: {e['reason']} ({e['value']!r})",
                      _storable(json.dumps(e["raw"], ensure_ascii=False))))
@@ -92,44 +108,51 @@ def _storable(raw_json: str) -> str:
 
 
 def raw_batches(source: Source, paths: list[Path], start: dt.datetime, end: dt.datetime,
-                rows: int = CHUNK_ROWS) -> Iterator[pd.DataFrame]:
-    """Raw chunks of all files, each row tagged with its file, regrouped to about ``rows`` rows.
+                rows: int = CHUNK_ROWS) -> Iterator[pa.Table]:
+    """Raw chunks of all files (Arrow), each row tagged with its file, regrouped to about ``rows`` rows.
 
     A nightly initial load has hundreds of small daily files: parsing them together keeps the
-    per-chunk overhead (vectorised parsing, one COPY) independent of the number of files.
+    per-chunk overhead (a few dozen Arrow calls, one COPY) independent of the number of files.
     """
-    pending: list[pd.DataFrame] = []
+    pending: list[pa.Table] = []
     size = 0
     for path in paths:
-        for raw in source.read(path, start, end):
-            pending.append(raw.assign(_file=path.name))
-            size += len(raw)
+        for raw in source.read_arrow(path, start, end):
+            pending.append(raw.append_column(FILE_COLUMN, pa.repeat(pa.scalar(path.name), raw.num_rows)))
+            size += raw.num_rows
             if size >= rows:
-                yield pd.concat(pending, ignore_index=True)
+                yield pa.concat_tables(pending, promote_options="default")
                 pending, size = [], 0
     if pending:
-        yield pd.concat(pending, ignore_index=True)
+        yield pa.concat_tables(pending, promote_options="default")
 
 
 def stage_files(conn: psycopg.Connection, *, batch_id: str, table: str, entity: Entity, source: Source,
                 paths: list[Path], start: dt.datetime, end: dt.datetime) -> StageResult:
-    """Load every landed file of one batch into its staging table, in one transaction."""
+    """Load every landed file of one batch into its staging table, in one transaction.
+
+    A background thread reads, parses and encodes the next chunk while this one is COPYed.
+    """
     conn.execute("delete from quarantine.rejected_row where batch_id = %s and entity = %s",
                  (batch_id, entity.name))
     create_staging_table(conn, table, entity)
-    read = staged = rejected = 0
-    parsed = ((raw, normalize_chunk(raw.drop(columns="_file"), entity, source.value_format))
-              for raw in raw_batches(source, paths, start, end))
-    for raw, chunk in ahead(parsed):  # the next chunk is read and parsed while this one is COPYed
-        rows = chunk.rows
-        rows.insert(1, "_file", raw.loc[rows.index, "_file"])
-        copy_rows(conn, table, rows)
-        quarantine_parse_errors(conn, batch_id, entity, raw, chunk.errors)
-        read += len(raw)
-        staged += len(rows)
-        rejected += len(raw) - len(rows)
+    copy = BinaryCopy.of(staging_columns(entity))
+    statement = copy.statement(staging_identifier(table))
+
+    def prepared() -> Iterator[tuple[int, int, list[dict], list]]:
+        for raw in raw_batches(source, paths, start, end):
+            chunk = normalize_table(raw, entity, source.value_format)
+            yield raw.num_rows, chunk.rows.num_rows, chunk.errors, copy.encode(chunk.rows)
+
+    read = staged = 0
+    for rows_read, rows_staged, errors, payload in ahead(prepared()):
+        if rows_staged:
+            _copy(conn, statement, payload)
+        quarantine_parse_errors(conn, batch_id, entity, errors)
+        read += rows_read
+        staged += rows_staged
     conn.commit()
-    return StageResult(table, read, staged, rejected)
+    return StageResult(table, read, staged, read - staged)
 
 
 def drop_staging_table(conn: psycopg.Connection, table: str) -> None:

@@ -182,8 +182,8 @@ def publish_batch(validated: dict, *, warehouse: Warehouse, source_label: str) -
         if earlier is not None:
             log.info("%s: already published by this attempt (a retry after the commit)", batch_key)
             return {**summary, **earlier}
-        rows = publish.rows_in_batch(conn, validated["entity"], table)
         result = publish.publish_batch(conn, entity=validated["entity"], batch_id=batch_key, table=table)
+        rows = result.rows_in_batch  # counted by the merge, not by another pass over the batch
         batches.update_batch(conn, batch_key, stage="publish", seconds=time.monotonic() - began,
                              rows_published=rows, status="published", commit=False,
                              months_touched=[dt.date.fromisoformat(m) for m in result.months_touched])

@@ -14,14 +14,14 @@ The month-end state looks each dossier's history up by the primary key of
 core.fact_dossier_status_event (dossier_code, event_at, status), which exists since 0001.
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 Create Date: 2026-12-10
 """
 
 from alembic import op
 
 revision = "0011"
-down_revision = "0009"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

@@ -215,3 +215,64 @@ def test_json_feeds_default_to_json_integers_and_csv_to_vietnamese_amounts(tmp_p
 
     styles = (style("jsonl"), style("csv"), style("xlsx"), style("csv", numbers="en"))
     assert styles == ("json", "vi", "vi", "en")
+
+
+def test_a_line_with_too_few_fields_is_malformed_and_the_others_go_on(tmp_path) -> None:
+    """A short line in the middle of a file used to load with its missing fields empty."""
+    short = ROWS[0][:8]  # a line break typed inside a value, or fields left out
+    path = write_csv(tmp_path / "short.csv", rows=[ROWS[3], short, ROWS[3]])
+    frame = pd.concat(read_csv(path, VN, DOSSIER.required), ignore_index=True)
+    assert frame["_row"].tolist() == [2, 4, 3]
+    assert "expected 10 fields, saw 8" in frame[MALFORMED_COLUMN].iloc[2]
+    rows, errors = parse([frame])
+    assert list(rows["_row"]) == [2, 4] and [(e["row"], e["column"]) for e in errors] == [(3, "(record)")]
+
+
+def test_rows_are_numbered_by_file_line_past_blank_lines_and_line_breaks_in_values(tmp_path) -> None:
+    """Blank lines are skipped, a quoted value may hold line breaks: rows keep their file lines."""
+    lines = [",".join(HEADER), ",".join(ROWS[0]), "", ",".join(ROWS[3][:9]) + ',"Chứng\nthực bản sao"',
+             ",".join(ROWS[0][:7]) + ',"1.234",567,' + ",".join(ROWS[0][8:]),  # an extra field: line 6
+             ",," * 4 + ",", "", "", ",".join(ROWS[1][:1]), ",".join(ROWS[2])]
+    path = tmp_path / "lines.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    frame = pd.concat(read_csv(path, VN, DOSSIER.required, chunk_rows=2), ignore_index=True)
+    frame = frame.set_index("_row")
+    assert frame.index.tolist() == [2, 4, 7, 11, 6, 10]  # rows, then the malformed records
+    assert frame.loc[4, "procedure_name"] == "Chứng\nthực bản sao"
+    assert frame.loc[7].drop(MALFORMED_COLUMN).tolist() == [""] * 10  # delimiters alone: a record
+    assert frame.loc[11, "dossier_code"] == "HD-3"
+    assert "saw 11" in frame.loc[6, MALFORMED_COLUMN] and "saw 1 " in frame.loc[10, MALFORMED_COLUMN]
+
+
+def test_a_quoted_value_left_open_fails_the_file(tmp_path) -> None:
+    """The rest of the file would be one value: as pandas did, the file cannot be read."""
+    lines = [",".join(HEADER), ",".join(ROWS[0]), ",".join(ROWS[3]).replace("Chứng thực", '"Chứng thực'),
+             ",".join(ROWS[0])]
+    path = tmp_path / "open.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(SourceError, match=r"open\.csv.*line 3"):
+        list(read_csv(path, VN, DOSSIER.required))
+
+
+def test_crlf_lines_a_bom_and_no_line_break_at_the_end(tmp_path) -> None:
+    path = tmp_path / "crlf.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + "\r\n".join([",".join(HEADER), ",".join(ROWS[0]), ",".join(ROWS[3])])
+                     .encode())
+    frame = pd.concat(read_csv(path, VN, DOSSIER.required), ignore_index=True)
+    assert frame["_row"].tolist() == [2, 3] and frame["dossier_code"].tolist() == ["HD-1", "HD-4"]
+    assert frame[MALFORMED_COLUMN].notna().tolist() == [False, True]  # the last one may be cut
+
+
+def test_bytes_that_are_not_utf8_in_any_column_fail_the_file(tmp_path) -> None:
+    path = tmp_path / "latin.csv"
+    path.write_bytes((",".join(HEADER) + ",Ghi chú\n").encode() + ",".join(ROWS[0]).encode() + b",caf\xe9\n")
+    with pytest.raises(SourceError, match=r"latin\.csv"):
+        list(read_csv(path, VN, DOSSIER.required, encoding="utf-8"))
+
+
+def test_a_file_cut_inside_a_quoted_value_cannot_be_read(tmp_path) -> None:
+    path = tmp_path / "cut-quote.csv"
+    path.write_text("\n".join([",".join(HEADER), ",".join(ROWS[0]),
+                               ",".join(ROWS[3][:9]) + ',"Chứng thực']), encoding="utf-8")
+    with pytest.raises(SourceError, match="line 3"):
+        list(read_csv(path, VN, DOSSIER.required))

@@ -6,10 +6,12 @@ import unicodedata
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from tthc_warehouse.contract import DOSSIER, PAYMENT
-from tthc_warehouse.load import normalize
+from tthc_warehouse.load import formats, normalize
 from tthc_warehouse.load.formats import ValueFormat
 
 pytestmark = pytest.mark.unit
@@ -160,17 +162,71 @@ def test_payment_money_required_and_bad() -> None:
         (3, "một nghìn", VI_AMOUNT)]
 
 
-def test_copy_text_formats_nulls_flags_numbers_timestamps_and_escapes() -> None:
-    rows = pd.DataFrame({
-        "n": pd.array([1, None, -3], dtype="Int64"),
-        "b": pd.array([True, False, None], dtype="boolean"),
-        "t": pd.Series(pd.to_datetime(["2024-01-02 08:00:05.9", None, "1969-12-31 23:59:59.5"])),
-        "z": pd.Series(pd.to_datetime(["2024-01-02T08:00:00+07:00", None, None], utc=True)),
-        "s": pd.Series(["a\tb\\c\nd\re", None, ""], dtype=object),
-    })
-    assert normalize.copy_text(rows).split("\n") == [
-        "1\tt\t2024-01-02 08:00:05\t2024-01-02 01:00:00+00\ta\\tb\\\\c\\nd\\re",
-        "\\N\tf\t\\N\t\\N\t\\N",
-        "-3\t\\N\t1969-12-31 23:59:59\t\\N\t",
-        "",
-    ]
+def test_a_whole_number_past_postgresql_integer_is_quarantined_not_a_failed_copy() -> None:
+    """2147483648 used to reach COPY and fail the whole stage (integer column)."""
+    raw = chunk(channel=["2147483648", "7", "-2147483649"])
+    assert errors_of(raw) == [(2, "channel", "2147483648", "a whole number out of range"),
+                              (4, "channel", "-2147483649", "a whole number out of range")]
+    assert normalize.normalize_chunk(raw, DOSSIER).rows.channel.tolist() == [7]
+
+
+def test_year_zero_is_not_a_date() -> None:
+    """pandas read 0000-01-01 (ISO path); PostgreSQL refused it at COPY, failing the stage."""
+    assert errors_of(chunk(received_at=["0000-01-01", "0001-01-01"])) == [
+        (2, "received_at", "0000-01-01", "not a date (dd/MM/yyyy [HH:mm])")]
+
+
+@pytest.mark.parametrize(("column", "values", "expected"), [
+    ("fee_amount", ["50.000\u00a0đ", " 1.234.567 VNĐ ", "1.234.567đồng", "50.000 Đ", "1 ĐỒNG", "₫5", "5 ₫"],
+     [50000, 1234567, 1234567, 50000, 1, None, 5]),
+    ("components_digitized", ["CÓ", "Có", "X", "N", "yes ", "ja", "T", "đã"],
+     [True, True, True, False, True, None, True, True]),
+    ("status", ["+5", "5.0", "1e1", "10.0", "0", "Đã Trả Kết Quả", "٥", " 3 ", "03"],
+     [5, 5, 10, 10, None, 10, None, 3, 3]),
+    ("supplement_count", ["007", "-3", "+3", " 4 ", "１２", "0"], [7, -3, None, 4, None, 0]),
+    ("received_at", ["05/01/2024\u00a007:05", "2024-01-05t07:05:00", "2024-03- 4", "05/01/2024 07:05:60",
+                     "31/02/2024", "5/1/2024 7:5", "05/01/2024  07:05"],
+     ["2024-01-05 07:05", "2024-01-05 07:05", "2024-03-04", "2024-01-05 07:06", None, "2024-01-05 07:05",
+      "2024-01-05 07:05"]),
+])
+def test_tricky_values_read_as_the_pandas_rules_read_them(column: str, values: list, expected: list) -> None:
+    """The rules moved from pandas (Python ``re``) to Arrow (RE2): Unicode white space before a
+    currency, case-free words and labels, to_numeric's status codes, strptime's dates stay as they were."""
+    result = normalize.normalize_chunk(chunk(**{column: values}), DOSSIER)
+    got = dict(zip(result.rows["_row"], result.rows[column], strict=True))
+    read = [got.get(row) for row in range(2, len(values) + 2)]
+    if column == "received_at":
+        expected = [None if e is None else pd.Timestamp(e) for e in expected]
+    assert read == expected
+    assert {e["row"] - 2 for e in result.errors} == {i for i, e in enumerate(expected) if e is None}
+
+
+@pytest.mark.parametrize(("column", "usual", "odd"), [
+    ("received_at", ["01/03/2024 07:30", "29/02/2024 23:59", "", "31/12/1999 00:00"], "5/1/2024 7:05"),
+    ("returned_at", ["2024-03-01T07:30:00", "", "2024-02-29T23:59:59"], " 2024-03-01T07:30:00"),
+    ("channel", ["1", "", "2", "0"], "-1"),
+    ("status", ["10", "2", "1"], "Đang xử lý"),
+    ("components_digitized", ["1", "0", "", "x"], "có"),
+    ("fee_amount", ["50000", "0", ""], "50.000"),
+])
+def test_usual_values_read_the_same_whichever_path_reads_them(column: str, usual: list, odd: str) -> None:
+    """A column of values in the usual exact form is read from its bytes by numpy; one odd value
+    sends the whole column through the parser (per distinct cleaned value): same values."""
+    fast = normalize.normalize_chunk(chunk(**{column: usual}), DOSSIER).rows[column].tolist()
+    both = normalize.normalize_chunk(chunk(**{column: [*usual, odd]}), DOSSIER).rows[column].tolist()
+    assert both[:len(usual)] == fast and not pd.isna(both[-1])
+
+
+def test_zero_padded_dates_read_by_numpy_are_those_the_parser_reads() -> None:
+    rng = np.random.default_rng(7)
+    digits = rng.integers(0, 10, size=(4000, 12))
+    values = [f"{d[0]}{d[1] % 4}/{d[2] % 2}{d[3]}/{1990 + d[4] * 5 + d[5]} {d[6] % 3}{d[7]}:{d[8] % 7}{d[9]}"
+              for d in digits]
+    values += ["29/02/2023 10:00", "29/02/2024 10:00", "01/01/2024 24:00", "1a/01/2024 10:00"]
+    text = pa.array(values)
+    micros, handled = normalize._fast_dates(text, ValueFormat())
+    parsed, bad, _ = formats.timestamps(text, ValueFormat().date_formats)
+    assert handled.tolist() == (~bad).tolist()
+    read = pc.cast(parsed, pa.int64()).to_numpy(zero_copy_only=False)
+    assert micros[handled].tolist() == read[handled].tolist()
+    assert 0 < handled.sum() < len(values)
