@@ -9,8 +9,8 @@
 -- * finished: status 9 or 10 at finished_at (returned_at when missing), counted in the month it
 --   finished; 9/10 with no finishing time is left out of on-time counts.
 -- * in progress at month end: the dossier's state at the month's last instant from the status
---   history (mart.dossier_month_end, in the rebuild's temporary table of that name), whatever
---   happened to it later. A stock: never sum it.
+--   history (dossier_month_end.sql, the rebuild's temporary table of the month's dossiers),
+--   whatever happened to it later. A stock: never sum it.
 -- * 766 rule (timestamps): on time when finished_at <= due_766 (due_at moved by the days waiting
 --   for the citizen, working days by default: mart.dossier_flags) and at most one supplement
 --   request; no due date is late. In progress at the month end: overdue after more than one
@@ -26,21 +26,19 @@ with dossiers as (
         flags.received_at >= bounds.month and not flags.not_accepted as received,
         flags.received_at >= bounds.month and flags.not_accepted as not_accepted_in_month,
         flags.finished_at >= bounds.month and flags.finished_at < bounds.month_end as finished,
-        coalesce(state.in_progress, false) as open_at_end,
+        flags.in_progress as open_at_end,
         -- Only counted for dossiers open at the month end: the rules for those in progress.
         mart.overdue_766(
             false, null, flags.late_766_regardless, flags.due_766, bounds.evaluated_at
         ) as overdue_766,
         mart.overdue_provincial(false, null, flags.due_at, bounds.as_of) as overdue_provincial
-    from mart.dossier_flags as flags
+    from pg_temp.dossier_month_end as flags
     cross join mart.month_bounds(%(month)s) as bounds
-    left join pg_temp.dossier_month_end as state
-        on flags.dossier_code = state.dossier_code
     where
         flags.received_at < bounds.month_end
         and (
             flags.received_at >= bounds.month or flags.finished_at >= bounds.month
-            or state.in_progress
+            or flags.in_progress
         )
 ),
 

@@ -1,6 +1,6 @@
 -- Overdue dossiers at the end of the month %(month)s, one row per dossier: finished late during
 -- the month, or in progress at its end (its state then, from the status history:
--- mart.dossier_month_end, read from the rebuild's temporary table of that name, whatever
+-- dossier_month_end.sql, the rebuild's temporary table of the month's dossiers, whatever
 -- happened later) and past the due time. status is the status
 -- at the month end. as_of is the month's last day, or the date of mart.data_as_of while the
 -- month is not over (never a future day).
@@ -18,22 +18,19 @@ with candidates as (
     select
         flags.*,
         bounds.as_of,
-        state.status_at_month_end,
-        not state.in_progress as is_finished,
+        not flags.in_progress as is_finished,
         mart.overdue_766(
-            not state.in_progress, flags.on_time_766, flags.late_766_regardless,
+            not flags.in_progress, flags.on_time_766, flags.late_766_regardless,
             flags.due_766, bounds.evaluated_at
         ) as overdue_766,
         mart.overdue_provincial(
-            not state.in_progress, flags.on_time_provincial, flags.due_at, bounds.as_of
+            not flags.in_progress, flags.on_time_provincial, flags.due_at, bounds.as_of
         ) as overdue_provincial,
         least(flags.finished_at::date, bounds.as_of) as end_day
-    from mart.dossier_flags as flags
+    from pg_temp.dossier_month_end as flags
     cross join mart.month_bounds(%(month)s) as bounds
-    inner join pg_temp.dossier_month_end as state
-        on flags.dossier_code = state.dossier_code
     where
-        state.in_progress
+        flags.in_progress
         or (flags.finished_at >= bounds.month and flags.finished_at < bounds.month_end)
 ),
 

@@ -1,7 +1,8 @@
 """The rebuild's fast forms compute what the plain definitions compute (issue 13, "Marts").
 
-The month-end state is computed once per rebuild into a temporary table, one history lookup per
-dossier that can still count in the month, and the 766 deadline finds its working day by number.
+The month's dossiers are read once per rebuild into a temporary table with their month-end state,
+one history lookup per dossier a mart shows it for, and the 766 deadline finds its working day by
+number.
 Here a seeded random history full of edge cases (ties, events before receipt and after the month,
 no events at all, finish before receipt, due dates outside the calendar and on a day the calendar
 lacks) is checked against the plain definitions as they were written before: the DISTINCT ON over
@@ -161,29 +162,47 @@ def loader_conn(url):
         yield conn
 
 
-@pytest.mark.parametrize("month", MONTHS, ids=str)
-def test_the_month_end_table_holds_the_plain_definitions_rows(loader_conn, month) -> None:
-    """Every dossier not finished by the month end, and every one finished late in the month
-    (the overdue list shows its status then), with the plain definition's state; the others
-    are out of every month-end stock."""
-    with loader_conn.transaction(force_rollback=True):
-        builder.prepare_month(loader_conn, month)
-        table = sql.SQL(builder.MONTH_END_TABLE)
-        fast = loader_conn.execute(sql.SQL("select * from {}").format(table)).fetchall()
-        plain = loader_conn.execute(PLAIN_MONTH_END, {"first_day": month}).fetchall()
-        late = {r[0] for r in loader_conn.execute(
-            "select dossier_code from mart.dossier_flags where not (on_time_766 and on_time_provincial)")}
-    start, end = D.combine(month, dt.time()), builder_month_end(month)
-    kept = [r[:3] for r in plain if r[3] is None or r[3] >= end or (r[3] >= start and r[0] in late)]
-    left_out = [r for r in plain if r[:3] not in kept]
-    assert sorted(fast) == sorted(kept)
-    assert len(kept) > 100 and len(left_out) > 20
-    assert sum(r[2] for r in kept) > 50
-    assert not any(in_progress for _, _, in_progress, _ in left_out)
-
-
-def builder_month_end(month: dt.date) -> D:
+def month_end(month: dt.date) -> D:
     return D(month.year + month.month // 12, month.month % 12 + 1, 1)
+
+
+@pytest.mark.parametrize("month", MONTHS, ids=str)
+def test_the_month_table_holds_the_plain_definitions_dossiers_and_states(loader_conn, month) -> None:
+    """Every dossier that can count in the month (received by its end; received in it, finished
+    in it or later, or unfinished) with its flags, and the plain definition's state: in_progress
+    for each, the status for those a mart shows it for (not finished by the month end, or
+    finished late in it). The dossiers left out are in no stock of the month."""
+    start, end = D.combine(month, dt.time()), month_end(month)
+    with loader_conn.transaction(force_rollback=True):
+        rows = builder.prepare_month(loader_conn, month)
+        table = sql.SQL(builder.MONTH_END_TABLE)
+        fast = loader_conn.execute(sql.SQL(
+            "select dossier_code, status_at_month_end, in_progress from {}").format(table)).fetchall()
+        fast_flags = loader_conn.execute(sql.SQL(
+            "select to_jsonb(t) - 'status_at_month_end' - 'in_progress' from {} as t").format(table)
+        ).fetchall()
+        flags = {r[0]: r for r in loader_conn.execute(
+            "select dossier_code, finished_at, not (on_time_766 and on_time_provincial) as late, "
+            "received_at from mart.dossier_flags")}
+        plain_flags = loader_conn.execute(
+            "select to_jsonb(f) from mart.dossier_flags as f where received_at < %(end)s and "
+            "(received_at >= %(start)s or finished_at >= %(start)s or finished_at is null)",
+            {"start": start, "end": end}).fetchall()
+        plain = loader_conn.execute(PLAIN_MONTH_END, {"first_day": month}).fetchall()
+    expected, left_out = [], []
+    for code, status, in_progress, finish in plain:
+        received, late = flags[code][3], flags[code][2]
+        if received >= start or finish is None or finish >= start:
+            shown = finish is None or finish >= end or late
+            expected.append((code, status if shown else None, in_progress))
+        else:
+            left_out.append(in_progress)
+    assert rows == len(fast)
+    assert sorted(fast, key=str) == sorted(expected, key=str)
+    assert sorted(fast_flags, key=str) == sorted(plain_flags, key=str)
+    assert len(expected) > 100 and len(left_out) > 20
+    assert sum(r[2] for r in expected) > 50
+    assert not any(left_out)
 
 
 @pytest.mark.parametrize("unit", ["working", "calendar"])
@@ -203,19 +222,20 @@ def mart_rows(conn) -> dict[str, list[tuple]]:
 
 
 def test_the_marts_equal_those_built_on_the_plain_month_end_state(url, loader_conn, monkeypatch) -> None:
-    """Every month of every mart, once from the fast month-end table, once from the plain
-    definition's rows (every dossier received by the month end) in its place."""
+    """Every month of every mart, once from the fast month table, once from the plain
+    definition's rows in its place: every dossier received by the month end, each with its state."""
     builder.rebuild_months(loader_conn, MONTHS)
     fast = mart_rows(loader_conn)
 
     def plain_state(conn, month):
         table = sql.SQL(builder.MONTH_END_TABLE)
         conn.execute(sql.SQL("drop table if exists {}").format(table))
-        conn.execute(sql.SQL("create temporary table {} on commit drop as "
-                             "select * from mart.dossier_month_end(null) with no data").format(table))
-        conn.execute(sql.SQL("insert into {} select dossier_code, status_at_month_end, in_progress "
-                             "from ({}) as plain").format(table, sql.SQL(PLAIN_MONTH_END.replace(
-                                 "%(first_day)s", "%(month)s"))), {"month": month})
+        conn.execute(sql.SQL(
+            "create temporary table {} on commit drop as select flags.*, plain.status_at_month_end, "
+            "plain.in_progress from mart.dossier_flags as flags inner join ({}) as plain "
+            "on flags.dossier_code = plain.dossier_code").format(
+                table, sql.SQL(PLAIN_MONTH_END.replace("%(first_day)s", "%(month)s"))),
+            {"month": month})
         return 0
 
     monkeypatch.setattr(builder, "prepare_month", plain_state)

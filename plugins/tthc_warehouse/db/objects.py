@@ -39,7 +39,6 @@ OBJECTS: tuple[str, ...] = (
     "functions/mart.province_at",
     "views/mart.dossier_flags",
     "functions/mart.month_bounds",
-    "functions/mart.dossier_month_end",
     "functions/mart.province_at_month_end",
     "views/mart.overdue_dossiers_current",
     "views/mart.agency_monthly_compliance",

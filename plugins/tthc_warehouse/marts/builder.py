@@ -34,9 +34,11 @@ WORK_MEM = "128MB"
 # JIT-compiled expressions (tens of milliseconds) still halve the counting over millions of rows.
 # Set for the rebuild's transaction only, as the loader may (user-level settings).
 SETTINGS = {"work_mem": WORK_MEM, "jit_inline_above_cost": "-1", "jit_optimize_above_cost": "-1"}
-# The month-end state (mart.dossier_month_end) of the month's dossiers, computed once per rebuild
-# into a temporary table that the marts needing it (agency counts, overdue dossiers) read; dropped
-# when the month's transaction ends. The loader may create temporary tables (migration 0009).
+# The month's dossiers with their flags and their state at the month end (marts/dossier_month_end.sql),
+# computed once per rebuild into a temporary table that the marts needing them (agency counts,
+# overdue dossiers) read instead of core; dropped when the month's transaction ends. The loader may
+# create temporary tables (migration 0009).
+MONTH_END_SQL = "marts/dossier_month_end.sql"
 MONTH_END_TABLE = "pg_temp.dossier_month_end"
 # ref.setting rows the mart SQL reads (inserted by migrations 0003, 0005 and 0008).
 REQUIRED_SETTINGS = ("refund_time_limit_days", "payment_excessive_steps", "reconciliation_tolerance_pp",
@@ -74,15 +76,13 @@ def _settings(conn: psycopg.Connection) -> None:
 
 
 def prepare_month(conn: psycopg.Connection, month: dt.date) -> int:
-    """Fill the month's temporary tables (``MONTH_END_TABLE``) in the caller's transaction;
-    returns the rows. Dropped at commit, and first if a savepoint left one behind."""
+    """Fill the month's temporary table (``MONTH_END_TABLE``) in the caller's transaction; returns
+    its rows. Dropped at commit, and first if a savepoint left one behind."""
     table = sql.SQL(MONTH_END_TABLE)
     conn.execute(sql.SQL("drop table if exists {}").format(table))
-    conn.execute(sql.SQL("create temporary table {} on commit drop as "
-                         "select * from mart.dossier_month_end(null) with no data").format(table))
-    rows = conn.execute(sql.SQL("insert into {} select * from mart.dossier_month_end(%(month)s)")
-                        .format(table), {"month": month}).rowcount
-    conn.execute(sql.SQL("analyze {}").format(table))  # the marts' join plans need its size
+    rows = conn.execute(sql.SQL("create temporary table {} on commit drop as {}").format(
+        table, sql.SQL(read_sql(MONTH_END_SQL))), {"month": month}).rowcount
+    conn.execute(sql.SQL("analyze {}").format(table))  # the marts' plans need its size
     return rows
 
 
