@@ -8,12 +8,14 @@
 --   received from 28 days before the month on, and those received earlier that are not finished
 --   or took 28 days or more (one received more than 28 days before the month and finished in it
 --   or later took more than 28 days), so never a pass over the whole history.
--- * status_at_month_end: the newest status in core.fact_dossier_status_event before the month
---   end, never the current one, so later events (stopped, withdrawn, not accepted) never change
---   a closed month; received (2) with no event by then (the source recorded its first change
---   later). One backward step in the history's primary key (dossier_code, event_at, status),
---   taken only for the dossiers a mart shows it for: not finished by the month end, or finished
---   late in the month (mart.overdue_dossiers); null for the others.
+-- * status_at_month_end: the dossier's newest version before the month end (its history,
+--   mart.dossier_status_history), never a later one, so later events (stopped, withdrawn, not
+--   accepted) never change a closed month; received (2) with no version by then (the source
+--   recorded its first change later). Core's row is the newest version, so when it was recorded
+--   before the month end it is the answer; otherwise one backward step in the primary key
+--   (dossier_code, event_at, status) of core.fact_dossier_status_event, the versions core's row
+--   replaced. Only for the dossiers a mart shows it for: not finished by the month end, or
+--   finished late in the month (mart.overdue_dossiers); null for the others.
 -- * in_progress: status 2, 4, 5 or 6 at the month end (or 9/10 finishing after it), unless the
 --   dossier's finishing time is before the month end (a source that records the update late).
 with dossier as (
@@ -44,7 +46,12 @@ state as (
                 dossier.finished_at is null
                 or dossier.finished_at >= %(month)s::date + interval '1 month'
                 or not (dossier.on_time_766 and dossier.on_time_provincial)
-                then coalesce(last_event.status, 2)::smallint
+                then
+                    case
+                        when dossier.source_updated_at < %(month)s::date + interval '1 month'
+                            then dossier.status
+                        else coalesce(last_event.status, 2)::smallint
+                    end
         end as status_at_month_end
     from dossier
     left join lateral (
@@ -53,7 +60,9 @@ state as (
         where
             event.dossier_code = dossier.dossier_code
             and event.event_at < %(month)s::date + interval '1 month'
-            -- the dossiers the status is shown for (repeated above): no lookup for the others
+            -- the dossiers the status is shown for (repeated above) whose row in core was
+            -- recorded after the month end: no lookup for the others
+            and dossier.source_updated_at >= %(month)s::date + interval '1 month'
             and (
                 dossier.finished_at is null
                 or dossier.finished_at >= %(month)s::date + interval '1 month'

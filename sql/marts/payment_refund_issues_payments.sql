@@ -4,8 +4,9 @@
 --   (not accepted, withdrawn, stopped) with no refund for that transaction (or for the dossier,
 --   when a refund names no transaction), in the newest data, once refund_request_grace_days have
 --   passed since the dossier ended (DOMAIN §6.6: requests come days after the decision). The
---   end is when the status history first shows that status (else finished_at, else the
---   source's update time); the grace is counted to mart.data_as_of, never the clock.
+--   end is when its status history first shows that status: the earliest of the versions core's
+--   row replaced in that status and core's row itself (mart.dossier_status_history); the grace
+--   is counted to mart.data_as_of, never the clock.
 -- * excessive_steps: a successful payment with payment_excessive_steps steps or more (DOMAIN
 --   §6.7: failed and abandoned attempts are counted in mart.payment_refund_summary).
 with bounds as not materialized (
@@ -16,11 +17,11 @@ ended as (
     select
         dossier.dossier_code,
         dossier.status,
-        coalesce((
+        least((
             select min(event.event_at)
             from core.fact_dossier_status_event as event
             where event.dossier_code = dossier.dossier_code and event.status = dossier.status
-        ), dossier.finished_at, dossier.source_updated_at)
+        ), dossier.source_updated_at)
         + make_interval(days => grace.value::integer) <= as_of.as_of_at as past_grace
     from core.fact_dossier as dossier
     cross join mart.data_as_of as as_of

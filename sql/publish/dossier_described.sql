@@ -18,15 +18,4 @@ select
     agency_level,
     max(source_updated_at) as source_updated_at
 from {staging}
-group by
-    date_trunc('month', received_at)::date,
-    procedure_code,
-    procedure_name,
-    field_code,
-    requires_paper_result,
-    receiving_agency_code,
-    receiving_agency_name,
-    processing_agency_code,
-    processing_agency_name,
-    province_code,
-    agency_level
+group by 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11  -- every column but the newest source_updated_at

@@ -1,25 +1,7 @@
 -- The new codes when the insert-only path met a code staged twice (or one another publish
--- inserted meanwhile; not in {known}): the codes staged once as they are, the newest
--- version of each code in {duplicates} (newest source_updated_at, then the last file and row),
--- inserted or replacing core's when newer. Returns the rows core took and the codes merged.
-with newest as (
-    select staged.*
-    from {staging} as staged
-    where {codes} and not {repeated}
-    union all
-    (
-        select distinct on (staged.dossier_code) staged.*
-        from {staging} as staged
-        where {codes} and {repeated}
-        order by
-            staged.dossier_code asc,
-            staged.source_updated_at desc,
-            staged._file desc,
-            staged._row desc
-    )
-),
-
-merged as (
+-- inserted meanwhile; not in {known}): the newest version of each (newest_staged.sql), inserted or
+-- replacing core's when newer. Returns the rows core took and the codes merged.
+with merged as (
     insert into core.fact_dossier as target (
         dossier_code, procedure_code, procedure_name, field_code, receiving_agency_code,
         processing_agency_code, agency_level, province_code, channel, submitted_at, received_at,
@@ -41,7 +23,7 @@ merged as (
         coalesce(fee_amount, 0),
         source_updated_at,
         %(batch_id)s
-    from newest
+    from {newest} as staged  -- noqa: AL05
     on conflict (dossier_code) do update
         set
             procedure_code = excluded.procedure_code,

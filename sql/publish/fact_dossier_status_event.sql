@@ -1,14 +1,27 @@
--- The history: every distinct status a dossier was seen in, at the time the source recorded it,
--- that core does not have yet. For the codes core already holds (in {known}), and for the
--- new codes when the insert-only path met a code staged twice (not in {known}). Only the
--- rows of codes staged more than once can repeat an event, so only they are
--- de-duplicated.
+-- The history (core.fact_dossier_status_event): every distinct status a dossier was seen in, at
+-- the time the source recorded it, but the version core holds, which its row in core.fact_dossier
+-- keeps (mart.dossier_status_history reads both). Runs after the update path or the merge has put
+-- the newest version in core: for the codes core held before (in {known}; the version they
+-- replaced went in first, fact_dossier_replaced_version.sql), and for the new codes when the
+-- insert-only path met a code staged twice (not in {known}). Only the rows of codes staged more
+-- than once can repeat a version, so only they are de-duplicated.
 insert into core.fact_dossier_status_event (dossier_code, status, event_at, batch_id)
-select staged.dossier_code, staged.status, staged.source_updated_at, %(batch_id)s
-from {staging} as staged
-where {codes} and not {repeated}
-union all
-select distinct staged.dossier_code, staged.status, staged.source_updated_at, %(batch_id)s
-from {staging} as staged
-where {codes} and {repeated}
+select version.dossier_code, version.status, version.source_updated_at, %(batch_id)s
+from (
+    select staged.dossier_code, staged.status, staged.source_updated_at
+    from {staging} as staged
+    where {codes} and not {repeated}
+    union all
+    select distinct staged.dossier_code, staged.status, staged.source_updated_at
+    from {staging} as staged
+    where {codes} and {repeated}
+) as version
+where
+    not exists (
+        select from core.fact_dossier as fact
+        where
+            fact.dossier_code = version.dossier_code
+            and fact.source_updated_at = version.source_updated_at
+            and fact.status = version.status
+    )
 on conflict (dossier_code, event_at, status) do nothing

@@ -1,24 +1,6 @@
--- The update path, for the codes core already holds (in {known}): the newest staged
--- version of each replaces core's when it is newer, so a late or replayed file never overwrites a
--- newer one. Only the codes staged more than once are ranked (newest
--- source_updated_at, then the last file and row), so a batch is never sorted for this.
-with newest as (
-    select staged.*
-    from {staging} as staged
-    where {codes} and not {repeated}
-    union all
-    (
-        select distinct on (staged.dossier_code) staged.*
-        from {staging} as staged
-        where {codes} and {repeated}
-        order by
-            staged.dossier_code asc,
-            staged.source_updated_at desc,
-            staged._file desc,
-            staged._row desc
-    )
-)
-
+-- The update path, for the codes core already holds (in {known}): the newest staged version of
+-- each (newest_staged.sql) replaces core's when it is newer, so a late or replayed file never
+-- overwrites a newer one.
 update core.fact_dossier as target set
     procedure_code = staged.procedure_code,
     procedure_name = staged.procedure_name,
@@ -44,7 +26,7 @@ update core.fact_dossier as target set
     fee_amount = coalesce(staged.fee_amount, 0),
     source_updated_at = staged.source_updated_at,
     batch_id = %(batch_id)s
-from newest as staged
+from {newest} as staged
 where
     target.dossier_code = staged.dossier_code
     and staged.source_updated_at > target.source_updated_at

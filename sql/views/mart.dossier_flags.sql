@@ -97,7 +97,8 @@ final as (
         and coalesce(finish_time <= due_766, false) as on_time_766,
         finish_time is not null
         and (due_at is null or finish_time::date <= due_at::date) as on_time_provincial,
-        status = 3 as not_accepted
+        status = 3 as not_accepted,
+        source_updated_at
     from dossier
 )
 

@@ -4,7 +4,7 @@ The month's dossiers are read once per rebuild into a temporary table with their
 one history lookup per dossier a mart shows it for, and the 766 deadline finds its working day by
 number.
 Here a seeded random history full of edge cases (ties, events before receipt and after the month,
-no events at all, finish before receipt, due dates outside the calendar and on a day the calendar
+no events at all, core's version repeated in the history table or not, finish before receipt, due dates outside the calendar and on a day the calendar
 lacks) is checked against the plain definitions as they were written before: the DISTINCT ON over
 the whole history and the per-dossier walk through ref.working_day, kept verbatim below.
 """
@@ -28,13 +28,23 @@ MONTHS = [dt.date(2024, m, 1) for m in range(1, 8)]
 CODES = 1500
 AGENCIES = ("27.SO-TP", "27.H01", "96.H01")
 
-# mart.dossier_month_end before issue 13 (function body, first_day bound as a parameter).
+# mart.dossier_month_end before issue 13 (function body, first_day bound as a parameter), over
+# the whole history: the versions in core.fact_dossier_status_event and core's row, which the
+# load chose as the newest, so it wins a tie at its instant.
 PLAIN_MONTH_END = """
-    with last_event as (
+    with history as (
+        select dossier_code, status, event_at, false as in_core
+        from core.fact_dossier_status_event
+        union all
+        select dossier_code, status, source_updated_at, true
+        from core.fact_dossier
+    ),
+
+    last_event as (
         select distinct on (event.dossier_code) event.dossier_code, event.status
-        from core.fact_dossier_status_event as event
+        from history as event
         where event.event_at < %(first_day)s::date + interval '1 month'
-        order by event.dossier_code asc, event.event_at desc, event.status desc
+        order by event.dossier_code asc, event.event_at desc, event.in_core desc, event.status desc
     ),
 
     dossier as (
@@ -126,6 +136,9 @@ def random_history(rng: random.Random) -> tuple[list[tuple], list[tuple]]:
             if rng.random() < 0.15:  # a tie: two statuses at one instant
                 history.append((at, rng.choice((2, 4, 5, 9, 10))))
             at += dt.timedelta(minutes=rng.randrange(1, 50 * 1440))
+        # core's row is the newest version (publish keeps the newest): no event after it, and
+        # mostly (as published before the history table stopped repeating core's row) one at it
+        history = [(when, s) for when, s in history if when <= updated]
         if history and rng.random() < 0.8:
             history.append((updated, status))
         events += [(code, s, when) for when, s in dict.fromkeys(history)]

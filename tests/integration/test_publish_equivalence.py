@@ -94,8 +94,8 @@ def stage(conn, table: str, rows: list[tuple]) -> None:
 def core(conn) -> dict[str, list]:
     queries = {
         "facts": "select t::text from core.fact_dossier t where dossier_code like 'EQ-%' order by 1",
-        "events": "select t::text from core.fact_dossier_status_event t where dossier_code like 'EQ-%' "
-                  "order by 1",
+        "history": "select t::text from mart.dossier_status_history t where dossier_code like 'EQ-%' "
+                   "order by 1",
         "procedures": "select t::text from ref.procedure t where procedure_code like '1.00541_' order by 1",
         "agencies": "select t::text from ref.agency t where agency_code like 'EQ.%' order by 1",
     }
@@ -144,7 +144,7 @@ def test_the_fast_paths_publish_what_the_old_upsert_did(db) -> None:
     assert fast_outcomes == old_outcomes
     assert [rows for rows, _, _ in fast_outcomes] == [3, 5, 3, 2]
     assert fast_outcomes[1][1] == ["2024-03-01", "2024-04-01"]  # EQ-F moved from April to March
-    assert len(fast["facts"]) == 10 and len(fast["events"]) >= 14
+    assert len(fast["facts"]) == 10 and len(fast["history"]) >= 14
     assert '(1.005412,"Tên A",,)' in fast["procedures"]  # newer than the tie of batch 0 (Tên B)
 
 
@@ -172,3 +172,31 @@ def test_each_batch_takes_the_paths_it_needs(db, monkeypatch) -> None:
     update, merge = "publish/fact_dossier_update.sql", "publish/fact_dossier_merge.sql"
     assert publish.INSERT_ONLY in paths[0] and not {update, merge} & paths[0]
     assert {publish.INSERT_ONLY, update, merge} <= paths[1]
+
+
+def test_the_history_table_keeps_only_the_versions_core_does_not_hold(db) -> None:
+    """A version is in core's row or in core.fact_dossier_status_event, never both: a code staged
+    once writes no history row, and mart.dossier_status_history reads the two together."""
+    db.execute("select 1")
+    for i, rows in enumerate(BATCHES):
+        stage(db, f"eq_history_{i}", rows)
+        publish.publish_batch(db, entity="dossier", table=f"eq_history_{i}", batch_id=f"eq:{i}")
+    in_both, history_rows, versions, codes = db.execute(
+        """
+        select
+            (select count(*) from core.fact_dossier_status_event as e
+             join core.fact_dossier as f on f.dossier_code = e.dossier_code
+                 and f.source_updated_at = e.event_at and f.status = e.status
+             where e.dossier_code like 'EQ-%'),
+            (select count(*) from core.fact_dossier_status_event where dossier_code like 'EQ-%'),
+            (select count(*) from mart.dossier_status_history where dossier_code like 'EQ-%'),
+            (select count(*) from core.fact_dossier where dossier_code like 'EQ-%')
+        """).fetchone()
+    no_history = db.execute(
+        "select array_agg(f.dossier_code order by f.dossier_code) from core.fact_dossier as f "
+        "where f.dossier_code like 'EQ-%' and not exists (select from core.fact_dossier_status_event "
+        "as e where e.dossier_code = f.dossier_code)").fetchone()[0]
+    db.rollback()
+    assert in_both == 0
+    assert history_rows == versions - codes and codes == 10
+    assert {"EQ-G", "EQ-I", "EQ-J"} <= set(no_history)  # staged once each

@@ -38,6 +38,7 @@ OBJECTS: tuple[str, ...] = (
     "views/mart.province_unit_2025",
     "functions/mart.province_at",
     "views/mart.dossier_flags",
+    "views/mart.dossier_status_history",
     "functions/mart.month_bounds",
     "functions/mart.province_at_month_end",
     "views/mart.overdue_dossiers_current",

@@ -17,18 +17,21 @@ from tthc_warehouse.paths import read_sql
 # entity -> statements run in order inside the publish transaction. Dossiers: one pass aggregates
 # what the reference tables and the months need (dossier_described), a join finds the codes core
 # already holds (dossier_known: reads nothing of the batch on a first load). Those codes take the
-# update path (history with a conflict check, the newest version replacing core's); the others,
-# new to core, the insert-only path (plain inserts, their history from the inserted rows). Only
-# codes staged more than once are ranked or de-duplicated, so no path sorts the whole batch. The
-# other entities merge in one upsert (small tables).
+# update path (the newest version replacing core's, the others and the replaced one into the
+# history); the others, new to core, the insert-only path (plain inserts; a code's only version
+# is its row in core, so no history row). Only codes staged more than once are ranked or
+# de-duplicated, so no path sorts the whole batch. The other entities merge in one upsert (small
+# tables). The status history (mart.dossier_status_history) is core.fact_dossier_status_event and
+# each dossier's row in core.fact_dossier.
 PUBLISH_STATEMENTS = {
     "dossier": (
         "publish/dossier_described.sql",
         "publish/ref_procedure.sql",
         "publish/ref_agency.sql",
         "publish/dossier_known.sql",
-        "publish/fact_dossier_status_event.sql",
+        "publish/fact_dossier_replaced_version.sql",
         "publish/fact_dossier_update.sql",
+        "publish/fact_dossier_status_event.sql",
         "publish/fact_dossier_insert.sql",
     ),
     "payment": ("publish/fact_payment.sql",),
@@ -39,14 +42,16 @@ PUBLISH_STATEMENTS = {
 COUNTED = {"publish/fact_dossier_update.sql", "publish/fact_dossier_insert.sql", "publish/fact_payment.sql",
            "publish/fact_refund.sql", "publish/fact_index766_snapshot.sql"}
 FINDS_KNOWN = "publish/dossier_known.sql"  # its row count: the batch's codes core already holds
-NEEDS_KNOWN = {"publish/fact_dossier_status_event.sql", "publish/fact_dossier_update.sql"}  # else skipped
+NEEDS_KNOWN = {"publish/fact_dossier_replaced_version.sql", "publish/fact_dossier_status_event.sql",
+               "publish/fact_dossier_update.sql"}  # else skipped
 # The insert-only path assumes every new code is staged once. When the primary key says otherwise
 # (or another publish inserted one of them meanwhile), its statement is rolled back on its own and
-# the new codes are merged instead: those staged twice found, every distinct version into the
-# history, the newest into core.
+# the new codes are merged instead: those staged twice found, the newest into core, the other
+# distinct versions into the history.
 INSERT_ONLY = "publish/fact_dossier_insert.sql"
-MERGE_INSTEAD = ("publish/dossier_duplicates.sql", "publish/fact_dossier_status_event.sql",
-                 "publish/fact_dossier_merge.sql")
+NEWEST = "publish/newest_staged.sql"  # {newest}: the newest staged version of each code in scope
+MERGE_INSTEAD = ("publish/dossier_duplicates.sql", "publish/fact_dossier_merge.sql",
+                 "publish/fact_dossier_status_event.sql")
 # The staged rows a statement reads ({codes}) and, among them, those of codes staged more than
 # once ({repeated}), the only ones de-duplicated or ranked: for codes core holds, and new codes.
 KNOWN = "exists (select from {known} as known where known.dossier_code = staged.dossier_code{also})"
@@ -88,9 +93,10 @@ def _statement(path: str, table: str, scope: dict[str, str] | None = None) -> sq
         if any(f"{{{name}}}" in t for t in (text, *scope.values())):
             names[name] = sql.Identifier(f"{table}_{name}")
     for name, predicate in scope.items():
-        if f"{{{name}}}" in text:
-            names[name] = sql.SQL(predicate).format(**{k: v for k, v in names.items() if k != "staging"})
-    return sql.SQL(text).format(**names)
+        names[name] = sql.SQL(predicate).format(**{k: v for k, v in names.items() if k != "staging"})
+    if "{newest}" in text:  # a subquery shared by the update path and the merge
+        names["newest"] = sql.SQL("(\n{}\n)").format(sql.SQL(read_sql(NEWEST)).format(**names))
+    return sql.SQL(text).format(**{name: value for name, value in names.items() if f"{{{name}}}" in text})
 
 
 def months_touched(conn: psycopg.Connection, entity: str, table: str) -> list[dt.date]:
@@ -167,8 +173,8 @@ def _insert_or_merge(conn: psycopg.Connection, table: str, scope: dict[str, str]
         return inserted, inserted
     except psycopg.errors.UniqueViolation:
         pass
-    *before, merge = MERGE_INSTEAD
-    for path in before:
-        conn.execute(_statement(path, table, scope), params)
+    duplicates, merge, history = MERGE_INSTEAD
+    conn.execute(_statement(duplicates, table, scope), params)
     merged, codes = conn.execute(_statement(merge, table, scope), params).fetchone()
+    conn.execute(_statement(history, table, scope), params)
     return merged, codes
