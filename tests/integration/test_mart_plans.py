@@ -3,10 +3,11 @@
 The month's dossiers are read once per rebuild into a temporary table with their month-end state,
 one history lookup per dossier a mart shows it for, and the 766 deadline finds its working day by
 number.
-Here a seeded random history full of edge cases (ties, events before receipt and after the month,
-no events at all, core's version repeated in the history table or not, finish before receipt, due dates outside the calendar and on a day the calendar
-lacks) is checked against the plain definitions as they were written before: the DISTINCT ON over
-the whole history and the per-dossier walk through ref.working_day, kept verbatim below.
+Here a seeded random history full of edge cases (ties, events before receipt and after the
+month, no events at all, core's version repeated in the history table or not, finish before
+receipt, due dates outside the calendar and on a day the calendar lacks) is checked against the
+plain definitions as they were written before: the DISTINCT ON over the whole history (now with
+core's row in it) and the per-dossier walk through ref.working_day, kept verbatim below.
 """
 
 from __future__ import annotations
