@@ -1,8 +1,9 @@
 -- The insert-only path, for the codes new to core (not in {known}; all of them on a first
--- load): plain inserts, no conflict check, no sort. A code staged twice (or inserted meanwhile
--- by another publish) violates the primary key: publish then rolls this statement back and
--- merges the new codes with dossier_duplicates.sql, fact_dossier_status_event.sql and
--- fact_dossier_merge.sql instead. Their history follows (fact_dossier_insert_history.sql).
+-- load): plain inserts, no conflict check, no sort, and no history row (a code's only version is
+-- its row here). A code staged twice violates the primary key: publish then rolls this statement
+-- back, finds those codes (dossier_duplicates.sql) and runs it again on the newest staged version
+-- of each code in place of the staging table (newest_staged.sql); fact_dossier_status_event.sql
+-- keeps the other versions.
 insert into core.fact_dossier (
     dossier_code, procedure_code, procedure_name, field_code, receiving_agency_code,
     processing_agency_code, agency_level, province_code, channel, submitted_at, received_at,

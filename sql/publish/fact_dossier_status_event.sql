@@ -1,9 +1,9 @@
 -- The history (core.fact_dossier_status_event): every distinct status a dossier was seen in, at
 -- the time the source recorded it, but the version core holds, which its row in core.fact_dossier
--- keeps (mart.dossier_status_history reads both). Runs after the update path or the merge has put
--- the newest version in core: for the codes core held before (in {known}; the version they
--- replaced went in first, fact_dossier_replaced_version.sql), and for the new codes when the
--- insert-only path met a code staged twice (not in {known}). Only the rows of codes staged more
+-- keeps (mart.dossier_status_history reads both). Runs once core has the newest version: after
+-- the update path for the codes core held before (in {known}; the version they replaced went in
+-- first, fact_dossier_replaced_version.sql), and after the insert of the newest versions for new
+-- codes staged twice (not in {known}). Only the rows of codes staged more
 -- than once can repeat a version, so only they are de-duplicated.
 insert into core.fact_dossier_status_event (dossier_code, status, event_at, batch_id)
 select version.dossier_code, version.status, version.source_updated_at, %(batch_id)s

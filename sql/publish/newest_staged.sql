@@ -1,5 +1,5 @@
 -- The newest staged version of each code in scope ({codes}), read by the update path
--- (fact_dossier_update.sql) and the merge (fact_dossier_merge.sql) in its place: the codes
+-- (fact_dossier_update.sql) and by the insert of new codes staged twice: the codes
 -- staged once as they are; of those staged more than once ({repeated}), the newest
 -- source_updated_at, then the last file and row. Only those are ranked, so a batch is never
 -- sorted for this.

@@ -4,10 +4,10 @@ The old statements (one ``distinct on`` upsert, one ``select distinct`` history 
 reference upserts and the months query reading the batch itself) are kept in
 ``tests/fixtures/publish_reference/``. The same batches are published both ways inside one
 transaction each, rolled back afterwards. They take every path: a first load of new codes only
-(insert-only), new codes staged twice (merged instead), codes core already holds (update path)
-next to new ones, a new code whose history core already has (merged instead), late and replayed
-updates, ties on source_updated_at broken by file and row, and two descriptions of a procedure
-seen at the same instant (the last row wins).
+(insert-only), new codes staged twice (the newest version of each inserted instead), codes core
+already holds (update path) next to new ones, a new code whose history core already has, late
+and replayed updates, ties on source_updated_at broken by file and row, and two descriptions of
+a procedure seen at the same instant (the last row wins).
 """
 
 from __future__ import annotations
@@ -57,8 +57,8 @@ BATCHES = [
         version(4, "d0.csv", "EQ-I", 1, 7, 2, procedure_code="1.005412", procedure_name="Tên cũ",
                 processing_agency_name="Sở Tư pháp"),
     ],
-    [  # new codes staged twice (merged instead), a tie on source_updated_at broken by file and
-       # row, next to a code core holds (EQ-F, newer: updated)
+    [  # new codes staged twice (newest of each inserted instead), a tie on source_updated_at
+       # broken by file and row, next to a code core holds (EQ-F, newer: updated)
         version(2, "d1.csv", "EQ-A", 1, 8, 2), version(3, "d1.csv", "EQ-B", 1, 8, 2),
         version(4, "d1.csv", "EQ-B", 1, 9, 4), version(5, "d1.csv", "EQ-C", 1, 10, 4),
         version(2, "d2.csv", "EQ-C", 1, 10, 9, procedure_name="Tên mới"),
@@ -75,7 +75,7 @@ BATCHES = [
         version(8, "d3.csv", "EQ-E", 3, 7, 1, supplement_count=2, agency_level=None,
                 processing_agency_name="Sở Tư pháp", received_at=None),
     ],
-    [  # a new code whose history core already has: the insert-only path meets it, merged instead
+    [  # a new code whose history core already has: the insert-only path meets it
         version(2, "d4.csv", "EQ-H", 6, 8, 2), version(3, "d4.csv", "EQ-J", 6, 9, 4),
         version(4, "d4.csv", "EQ-A", 2, 8, 2),
     ],
@@ -157,10 +157,12 @@ def test_the_tie_of_two_descriptions_goes_to_the_last_row(db) -> None:
 
 def test_each_batch_takes_the_paths_it_needs(db, monkeypatch) -> None:
     """Batch 0 is new codes only; batch 1 stages new codes twice: the insert-only statement is
-    undone and the merge runs, next to the update path for the code core holds."""
+    undone and runs again on the newest version of each, next to the update path for the code
+    core holds."""
     ran: list[str] = []
     original = publish._statement
-    monkeypatch.setattr(publish, "_statement", lambda path, *args: ran.append(path) or original(path, *args))
+    monkeypatch.setattr(publish, "_statement",
+                        lambda path, *args, **kwargs: ran.append(path) or original(path, *args, **kwargs))
     paths = []
     db.execute("select 1")
     for i in (0, 1):
@@ -169,9 +171,9 @@ def test_each_batch_takes_the_paths_it_needs(db, monkeypatch) -> None:
         paths.append(set(ran))
         ran.clear()
     db.rollback()
-    update, merge = "publish/fact_dossier_update.sql", "publish/fact_dossier_merge.sql"
-    assert publish.INSERT_ONLY in paths[0] and not {update, merge} & paths[0]
-    assert {publish.INSERT_ONLY, update, merge} <= paths[1]
+    update, duplicates = "publish/fact_dossier_update.sql", "publish/dossier_duplicates.sql"
+    assert publish.INSERT_ONLY in paths[0] and not {update, duplicates} & paths[0]
+    assert {publish.INSERT_ONLY, update, duplicates} <= paths[1]
 
 
 def test_the_history_table_keeps_only_the_versions_core_does_not_hold(db) -> None:

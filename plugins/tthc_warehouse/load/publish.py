@@ -44,14 +44,14 @@ COUNTED = {"publish/fact_dossier_update.sql", "publish/fact_dossier_insert.sql",
 FINDS_KNOWN = "publish/dossier_known.sql"  # its row count: the batch's codes core already holds
 NEEDS_KNOWN = {"publish/fact_dossier_replaced_version.sql", "publish/fact_dossier_status_event.sql",
                "publish/fact_dossier_update.sql"}  # else skipped
-# The insert-only path assumes every new code is staged once. When the primary key says otherwise
-# (or another publish inserted one of them meanwhile), its statement is rolled back on its own and
-# the new codes are merged instead: those staged twice found, the newest into core, the other
-# distinct versions into the history.
+# The insert-only path assumes every new code is staged once. When the primary key says otherwise,
+# its statement is rolled back on its own and runs again on the newest version of each new code,
+# after finding those staged twice; their other versions go into the history. (A code another
+# publish inserted meanwhile violates the key again: the publish fails and its retry finds the
+# code in core, on the update path.)
 INSERT_ONLY = "publish/fact_dossier_insert.sql"
 NEWEST = "publish/newest_staged.sql"  # {newest}: the newest staged version of each code in scope
-MERGE_INSTEAD = ("publish/dossier_duplicates.sql", "publish/fact_dossier_merge.sql",
-                 "publish/fact_dossier_status_event.sql")
+ONE_VERSION_EACH = ("publish/dossier_duplicates.sql", "publish/fact_dossier_status_event.sql")
 # The staged rows a statement reads ({codes}) and, among them, those of codes staged more than
 # once ({repeated}), the only ones de-duplicated or ranked: for codes core holds, and new codes.
 KNOWN = "exists (select from {known} as known where known.dossier_code = staged.dossier_code{also})"
@@ -85,7 +85,13 @@ class PublishResult:
         return dict(vars(self))
 
 
-def _statement(path: str, table: str, scope: dict[str, str] | None = None) -> sql.Composed:
+def _statement(path: str, table: str, scope: dict[str, str] | None = None, *,
+               newest_only: bool = False) -> sql.Composed:
+    """A statement of ``path`` for the staging table ``table``, its rows limited by ``scope``.
+
+    ``{newest}`` stands for the newest staged version of each code in scope (newest_staged.sql);
+    with ``newest_only`` the statement reads those where it reads ``{staging}``.
+    """
     text = read_sql(path)
     scope = scope or {}
     names = {"staging": staging_identifier(table)}
@@ -93,9 +99,11 @@ def _statement(path: str, table: str, scope: dict[str, str] | None = None) -> sq
         if any(f"{{{name}}}" in t for t in (text, *scope.values())):
             names[name] = sql.Identifier(f"{table}_{name}")
     for name, predicate in scope.items():
-        names[name] = sql.SQL(predicate).format(**{k: v for k, v in names.items() if k != "staging"})
-    if "{newest}" in text:  # a subquery shared by the update path and the merge
+        names[name] = sql.SQL(predicate).format(**names)
+    if "{newest}" in text or newest_only:
         names["newest"] = sql.SQL("(\n{}\n)").format(sql.SQL(read_sql(NEWEST)).format(**names))
+    if newest_only:
+        names.update(staging=names["newest"], codes=sql.SQL("true"))
     return sql.SQL(text).format(**{name: value for name, value in names.items() if f"{{{name}}}" in text})
 
 
@@ -131,7 +139,7 @@ def publish_batch(
         params = {"batch_id": batch_id}
         published = 0
         known = None  # codes of the batch core already holds (dossiers)
-        new_codes = None  # codes new to core, as the insert-only path or the merge counted them
+        new_codes = None  # codes new to core, as the insert-only path counted them
         for path in PUBLISH_STATEMENTS[entity]:
             if path in NEEDS_KNOWN and not known:
                 continue
@@ -166,15 +174,16 @@ def _settings(conn: psycopg.Connection, values: dict[str, str]) -> Iterator[None
 
 def _insert_or_merge(conn: psycopg.Connection, table: str, scope: dict[str, str],
                      params: dict) -> tuple[int, int]:
-    """The new codes: (rows core took, codes). Insert-only; merged when a code comes twice."""
+    """The new codes: (rows core took, codes). Insert-only; when a code comes twice, the newest
+    version of each is inserted and the others go into the history."""
     try:
         with conn.transaction():  # a savepoint: a violation undoes this statement only
             inserted = conn.execute(_statement(INSERT_ONLY, table, scope), params).rowcount
         return inserted, inserted
     except psycopg.errors.UniqueViolation:
         pass
-    duplicates, merge, history = MERGE_INSTEAD
+    duplicates, history = ONE_VERSION_EACH
     conn.execute(_statement(duplicates, table, scope), params)
-    merged, codes = conn.execute(_statement(merge, table, scope), params).fetchone()
+    inserted = conn.execute(_statement(INSERT_ONLY, table, scope, newest_only=True), params).rowcount
     conn.execute(_statement(history, table, scope), params)
-    return merged, codes
+    return inserted, inserted
