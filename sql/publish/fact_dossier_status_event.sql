@@ -3,8 +3,8 @@
 -- keeps (mart.dossier_status_history reads both). Runs once core has the newest version: after
 -- the update path for the codes core held before (in {known}; the version they replaced went in
 -- first, fact_dossier_replaced_version.sql), and after the insert of the newest versions for new
--- codes staged twice (not in {known}). Only the rows of codes staged more
--- than once can repeat a version, so only they are de-duplicated.
+-- codes staged twice (not in {known}). Only the rows of codes staged more than once can repeat
+-- a version, so only they are de-duplicated.
 insert into core.fact_dossier_status_event (dossier_code, status, event_at, batch_id)
 select version.dossier_code, version.status, version.source_updated_at, %(batch_id)s
 from (
