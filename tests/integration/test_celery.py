@@ -14,6 +14,7 @@ import subprocess
 import time
 import uuid
 from collections import Counter
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -27,6 +28,7 @@ from tthc_warehouse.simulator.serve import serve_http_feeds
 pytestmark = pytest.mark.integration
 
 DAG_ID = "procedures_nightly"
+CELERY_CONFIG = "tthc_warehouse.orchestration.celery_config.CELERY_CONFIG"
 MARTS_DAG_ID = "marts_monthly"  # asset-scheduled on the core tables; triggered by hand here
 PROVINCES = {"30": "Hải Dương", "52": "Bình Định"}
 CONF = {"from_date": "2024-01-01", "to_date": "2024-01-03", "provinces": sorted(PROVINCES)}
@@ -118,6 +120,7 @@ def celery_airflow(redis_broker, server_url, tmp_path_factory):
                 # Celery's database result backend takes SQLAlchemy URLs prefixed with db+
                 "AIRFLOW__CELERY__RESULT_BACKEND": f"db+{sqlalchemy_url}",
                 "AIRFLOW__CELERY__WORKER_CONCURRENCY": "2",
+                "AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS": CELERY_CONFIG,  # as docker-compose.yml
                 "AIRFLOW_CONN_WAREHOUSE": warehouse_url,
                 "TTHC_DATA_DIR": str(data),
                 "TTHC_INBOX_DIR": str(data / "inbox"),
@@ -165,3 +168,16 @@ def test_nightly_run_succeeds_on_two_celery_workers(celery_airflow, redis_broker
     broker_url, key_prefix = redis_broker
     assert any(redis.Redis.from_url(broker_url).scan_iter(match=f"{key_prefix}*")), \
         f"no Celery keys under {key_prefix} in {broker_url}"
+
+
+def test_each_celery_worker_imported_the_tasks_libraries_before_forking(celery_airflow) -> None:
+    """``[celery] celery_config_options`` (orchestration/celery_config.py): each worker's main
+    process imported GX, pandas and psycopg (in that order; a failed import stops the worker)
+    before forking its pool, so no task process pays for them. Without the option the worker
+    itself never imports pandas: only its task processes do."""
+    airflow = celery_airflow[0]
+    workers = [c for c in airflow.components if c.name.startswith("celery-worker-")]
+    assert len(workers) == len(WORKERS) and all(w.running for w in workers)
+    for worker in workers:
+        maps = Path(f"/proc/{worker.process.pid}/maps").read_text()
+        assert "/pandas/_libs/" in maps, f"{worker.name} (pid {worker.process.pid}) has not imported pandas"

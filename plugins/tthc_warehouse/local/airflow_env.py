@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tthc_warehouse.orchestration.preload import MODULES
 from tthc_warehouse.paths import PROJECT_ROOT, data_dir
 
 # The sources write Vietnam wall-clock time and the nightly DAG is scheduled in it, so naive
@@ -22,7 +23,6 @@ from tthc_warehouse.paths import PROJECT_ROOT, data_dir
 # removed): the UI shows the browser's zone, or the one picked in its user menu.
 TIMEZONE = "Asia/Ho_Chi_Minh"
 WORKER_NAME_VAR = "TTHC_AIRFLOW_WORKER_NAME"
-PRELOAD = "great_expectations,pandas,psycopg"
 
 
 def airflow_home() -> Path:
@@ -42,7 +42,7 @@ def defaults() -> dict[str, str]:
         # LocalExecutor workers start from a forkserver that has imported these once, and every task
         # process forks from a worker: no validate task pays GX's import (~6 s of CPU) again.
         "AIRFLOW__CORE__MP_START_METHOD": "forkserver",
-        "AIRFLOW__CORE__MP_FORKSERVER_PRELOAD": PRELOAD,
+        "AIRFLOW__CORE__MP_FORKSERVER_PRELOAD": ",".join(MODULES),
         "GX_ANALYTICS_ENABLED": "false",
         "NO_COLOR": "1",
     }
