@@ -88,18 +88,9 @@ def _finish(frame: pd.DataFrame, columns: dict[str, str], rows: list[int]) -> pd
     return frame
 
 
-def read_csv(
-    path: Path,
-    mapping: dict[str, str],
-    required: list[str],
-    *,
-    delimiter: str | None = None,
-    encoding: str | None = None,
-    chunk_rows: int = CHUNK_ROWS,
-) -> Iterator[pd.DataFrame]:
-    """``read_csv_arrow``'s chunks as pandas frames of strings."""
-    for table in read_csv_arrow(path, mapping, required, delimiter=delimiter, encoding=encoding,
-                                chunk_rows=chunk_rows):
+def read_csv(path: Path, mapping: dict[str, str], required: list[str], **options) -> Iterator[pd.DataFrame]:
+    """``read_csv_arrow``'s chunks (the same options) as pandas frames of strings."""
+    for table in read_csv_arrow(path, mapping, required, **options):
         yield table.to_pandas()
 
 

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import psycopg
 from psycopg import sql
 
 from tthc_warehouse.contract import ENTITIES
+from tthc_warehouse.db.settings import local_settings, set_local
 from tthc_warehouse.load.staging import drop_staging_table, staging_identifier
 from tthc_warehouse.paths import read_sql
 
@@ -134,7 +133,7 @@ def publish_batch(
     and with one more query over the batch for the other entities, before the table is dropped.
     """
     with conn.transaction():
-        conn.execute("select set_config('work_mem', %s, true)", (WORK_MEM,))
+        set_local(conn, {"work_mem": WORK_MEM})
         months = [] if entity in MONTHS_AFTER else months_touched(conn, entity, table)
         params = {"batch_id": batch_id}
         published = 0
@@ -144,11 +143,11 @@ def publish_batch(
             if path in NEEDS_KNOWN and not known:
                 continue
             if path == INSERT_ONLY:
-                inserted, new_codes = _insert_or_merge(conn, table, NEW_CODES if known else ALL_NEW, params)
+                inserted, new_codes = _insert_new_codes(conn, table, NEW_CODES if known else ALL_NEW, params)
                 published += inserted
                 continue
             scope = KNOWN_CODES if path in NEEDS_KNOWN else None
-            with _settings(conn, PARALLEL_COSTS if path in PARALLEL_AGGREGATE else {}):
+            with local_settings(conn, PARALLEL_COSTS if path in PARALLEL_AGGREGATE else {}):
                 cursor = conn.execute(_statement(path, table, scope), params)
             if path == FINDS_KNOWN:
                 known = cursor.rowcount
@@ -161,18 +160,7 @@ def publish_batch(
     return PublishResult(published, [m.isoformat() for m in months], records)
 
 
-@contextmanager
-def _settings(conn: psycopg.Connection, values: dict[str, str]) -> Iterator[None]:
-    """Planner settings for one statement, then back to what they were (within the transaction)."""
-    saved = {name: conn.execute("select current_setting(%s)", (name,)).fetchone()[0] for name in values}
-    for name, value in values.items():
-        conn.execute("select set_config(%s, %s, true)", (name, value))
-    yield
-    for name, value in saved.items():
-        conn.execute("select set_config(%s, %s, true)", (name, value))
-
-
-def _insert_or_merge(conn: psycopg.Connection, table: str, scope: dict[str, str],
+def _insert_new_codes(conn: psycopg.Connection, table: str, scope: dict[str, str],
                      params: dict) -> tuple[int, int]:
     """The new codes: (rows core took, codes). Insert-only; when a code comes twice, the newest
     version of each is inserted and the others go into the history."""

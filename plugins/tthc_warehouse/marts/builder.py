@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import psycopg
 from psycopg import sql
 
+from tthc_warehouse.db.settings import local_settings, set_local
 from tthc_warehouse.paths import read_sql
 
 # mart table -> the SELECTs (in sql/marts/) that produce one month of it, in dependency order:
@@ -77,11 +76,6 @@ def check_settings(conn: psycopg.Connection) -> None:
                          "run `tthc migrate` (revisions 0003, 0005, 0008)")
 
 
-def _settings(conn: psycopg.Connection) -> None:
-    for name, value in SETTINGS.items():
-        conn.execute("select set_config(%s, %s, true)", (name, value))
-
-
 def prepare_month(conn: psycopg.Connection, month: dt.date) -> int:
     """Fill the month's temporary table (``MONTH_END_TABLE``) in the caller's transaction; returns
     its rows. Dropped at commit, and first if a savepoint left one behind."""
@@ -101,20 +95,9 @@ def _rebuild_table(conn: psycopg.Connection, table: str, month: dt.date) -> int:
     for path in MONTHLY_MARTS[table]:
         statement = sql.SQL("insert into {} ({}) select {} from ({}) as built").format(
             target, columns, columns, sql.SQL(read_sql(path)))
-        with _statement_settings(conn, STATEMENT_SETTINGS.get(path, {})):
+        with local_settings(conn, STATEMENT_SETTINGS.get(path, {})):
             rows += conn.execute(statement, {"month": month}).rowcount
     return rows
-
-
-@contextmanager
-def _statement_settings(conn: psycopg.Connection, values: dict[str, str]) -> Iterator[None]:
-    """Settings for one statement, then back to what they were (within the month's transaction)."""
-    saved = {name: conn.execute("select current_setting(%s)", (name,)).fetchone()[0] for name in values}
-    for name, value in values.items():
-        conn.execute("select set_config(%s, %s, true)", (name, value))
-    yield
-    for name, value in saved.items():
-        conn.execute("select set_config(%s, %s, true)", (name, value))
 
 
 def rebuild_month(conn: psycopg.Connection, month: dt.date) -> dict[str, int]:
@@ -126,7 +109,7 @@ def rebuild_month(conn: psycopg.Connection, month: dt.date) -> dict[str, int]:
     """
     month = month.replace(day=1)
     with conn.transaction():
-        _settings(conn)
+        set_local(conn, SETTINGS)
         check_settings(conn)
         prepare_month(conn, month)
         return {table: _rebuild_table(conn, table, month) for table in MONTHLY_MARTS}

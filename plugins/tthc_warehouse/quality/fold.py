@@ -18,6 +18,7 @@ from typing import NamedTuple
 import psycopg
 from psycopg import sql
 
+from tthc_warehouse.db.settings import set_local
 from tthc_warehouse.load.staging import staging_identifier
 
 FLAGS_SUFFIX = "__dq"
@@ -127,7 +128,7 @@ def build_flags(conn: psycopg.Connection, table: str, expectations: list[dict]) 
     case = sql.SQL("case when coalesce({}, false) then {} end")
     cases = sql.SQL(", ").join(case.format(f.condition, sql.Literal(i)) for i, f in folded)
     joins = sql.SQL(" ").join(f.join for _, f in folded if f.join is not None)
-    conn.execute("select set_config('work_mem', %s, true)", (WORK_MEM,))
+    set_local(conn, {"work_mem": WORK_MEM})
     statement = sql.SQL(
         "create unlogged table {} as select * from (select b._file, b._row, "
         "array_remove(array[{}]::int[], null) as failed from {} as b {}) as flagged "
