@@ -3,9 +3,8 @@
 -- mart.agency_monthly_compliance); mart.monthly_compliance sums these rows.
 -- Rules (per-dossier flags in the view mart.dossier_flags; DOMAIN §4 and §6):
 -- * received: received_at in the month, except not accepted (status 3, never received: counted
---   in not_accepted_received only). Digitization, online submission and online payment count
---   this cohort. 766 digitization counts synced dossiers only; the provincial count is
---   components digitized over all received dossiers.
+--   in not_accepted_received only). The flows of the received and finished cohorts are the
+--   list in flow_counts.sql, which the year to date (monthly_compliance.sql) counts too.
 -- * finished: status 9 or 10 at finished_at (returned_at when missing), counted in the month it
 --   finished; 9/10 with no finishing time is left out of on-time counts.
 -- * in progress at month end: the dossier's state at the month's last instant from the status
@@ -46,24 +45,13 @@ counts as (
     select
         province_code,
         agency_code,
-        count(*) filter (where received) as dossiers_received,
-        count(*) filter (where received and synced_to_portal) as synced_received,
-        count(*) filter (where received and is_digitized_766) as digitized_766,
-        count(*) filter (where received and components_digitized) as digitized_provincial,
+        {flow_counts},
         count(*) filter (where received and is_unsynced_digitized) as unsynced_digitized,
         count(*) filter (where received and is_e_result_missing) as e_result_missing,
         count(*) filter (where received and is_components_not_digitized)
             as components_not_digitized,
-        count(*) filter (where received and is_online) as online_received,
-        count(*) filter (where received and is_fee_bearing) as fee_bearing_received,
-        count(*) filter (where received and is_paid_online) as paid_online_received,
-        count(*) filter (where finished) as dossiers_finished,
-        count(*) filter (where finished and on_time_766) as finished_on_time_766,
         count(*) filter (where finished and not on_time_766) as finished_late_766,
-        count(*) filter (where finished and on_time_provincial) as finished_on_time_provincial,
         count(*) filter (where finished and not on_time_provincial) as finished_late_provincial,
-        count(*) filter (where finished and is_paper_finished) as paper_result_finished,
-        count(*) filter (where finished and is_e_result_finished) as e_result_finished,
         count(*) filter (where open_at_end) as in_progress_at_month_end,
         count(*) filter (where open_at_end and overdue_766) as in_progress_overdue_766,
         count(*) filter (where open_at_end and overdue_provincial)

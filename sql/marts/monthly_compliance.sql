@@ -2,8 +2,8 @@
 -- month's figures are the sums of mart.agency_monthly_counts (rebuilt just before, in the same
 -- transaction), so province and agency figures always agree. Counting rules: see
 -- agency_monthly_counts.sql. Year to date: the flows counted again from core over
--- January..%(month)s by the same rules; the month-end stock (in progress, overdue) is this
--- month's. A month reads no other month, so months can be rebuilt in any order.
+-- January..%(month)s by the same list (flow_counts.sql); the month-end stock (in progress,
+-- overdue) is this month's. A month reads no other month, so months can be rebuilt in any order.
 -- Rates and meets_* are generated columns; rank 1 is the best 766 digitization rate.
 with agency as (
     select *
@@ -66,18 +66,7 @@ year_dossiers as (
 ytd_counts as (
     select
         province_code,
-        count(*) filter (where received) as dossiers_received_ytd,
-        count(*) filter (where received and synced_to_portal) as synced_received_ytd,
-        count(*) filter (where received and is_digitized_766) as digitized_766_ytd,
-        count(*) filter (where received and components_digitized) as digitized_provincial_ytd,
-        count(*) filter (where received and is_online) as online_received_ytd,
-        count(*) filter (where received and is_fee_bearing) as fee_bearing_received_ytd,
-        count(*) filter (where received and is_paid_online) as paid_online_received_ytd,
-        count(*) filter (where finished) as dossiers_finished_ytd,
-        count(*) filter (where finished and on_time_766) as finished_on_time_766_ytd,
-        count(*) filter (where finished and on_time_provincial) as finished_on_time_provincial_ytd,
-        count(*) filter (where finished and is_paper_finished) as paper_result_finished_ytd,
-        count(*) filter (where finished and is_e_result_finished) as e_result_finished_ytd
+        {flow_counts_ytd}
     from year_dossiers
     group by province_code
 ),

@@ -45,6 +45,9 @@ STATEMENT_SETTINGS = {"marts/monthly_compliance.sql": {"enable_indexscan": "off"
 # overdue dossiers) read instead of core; dropped when the month's transaction ends. The loader may
 # create temporary tables (migration 0009).
 MONTH_END_SQL = "marts/dossier_month_end.sql"
+# The flows a window counts, one select list included by the month's agency counts as
+# {flow_counts} and by the province year to date as {flow_counts_ytd} (names ending in _ytd).
+FLOW_COUNTS_SQL = "marts/flow_counts.sql"
 MONTH_END_TABLE = "pg_temp.dossier_month_end"
 # ref.setting rows the mart SQL reads (inserted by migrations 0003, 0005 and 0008).
 REQUIRED_SETTINGS = ("refund_time_limit_days", "payment_excessive_steps", "reconciliation_tolerance_pp",
@@ -76,6 +79,13 @@ def check_settings(conn: psycopg.Connection) -> None:
                          "run `tthc migrate` (revisions 0003, 0005, 0008)")
 
 
+def mart_sql(path: str) -> sql.Composed:
+    """The SELECT of one mart file, with the flow counts (``FLOW_COUNTS_SQL``) put in."""
+    flows = sql.SQL(read_sql(FLOW_COUNTS_SQL))
+    return sql.SQL(read_sql(path)).format(flow_counts=flows.format(suffix=sql.SQL("")),
+                                          flow_counts_ytd=flows.format(suffix=sql.SQL("_ytd")))
+
+
 def prepare_month(conn: psycopg.Connection, month: dt.date) -> int:
     """Fill the month's temporary table (``MONTH_END_TABLE``) in the caller's transaction; returns
     its rows. Dropped at commit, and first if a savepoint left one behind."""
@@ -94,7 +104,7 @@ def _rebuild_table(conn: psycopg.Connection, table: str, month: dt.date) -> int:
     rows = 0
     for path in MONTHLY_MARTS[table]:
         statement = sql.SQL("insert into {} ({}) select {} from ({}) as built").format(
-            target, columns, columns, sql.SQL(read_sql(path)))
+            target, columns, columns, mart_sql(path))
         with local_settings(conn, STATEMENT_SETTINGS.get(path, {})):
             rows += conn.execute(statement, {"month": month}).rowcount
     return rows

@@ -7,6 +7,8 @@ Create Date: 2026-11-27
 
 from alembic import op
 
+from tthc_warehouse.db.migration import as_owner
+
 revision = "0001"
 down_revision = None
 branch_labels = None
@@ -292,12 +294,11 @@ def upgrade() -> None:
         "do $$ begin execute format('grant create on database %I to tthc_owner', "
         "current_database()); end $$"
     )
-    op.execute("set local role tthc_owner")
-    for schema in SCHEMAS:
-        op.execute(f"create schema {schema}")
-    for statement in TABLES + COMMENTS + _grants():
-        op.execute(statement)
-    op.execute("reset role")
+    with as_owner():
+        for schema in SCHEMAS:
+            op.execute(f"create schema {schema}")
+        for statement in TABLES + COMMENTS + _grants():
+            op.execute(statement)
 
 
 def downgrade() -> None:

@@ -18,6 +18,7 @@ Create Date: 2026-11-28
 from alembic import op
 
 from tthc_warehouse.db import objects
+from tthc_warehouse.db.migration import as_owner, drop_objects
 from tthc_warehouse.paths import SQL_DIR
 
 revision = "0003"
@@ -296,38 +297,35 @@ def _settings() -> list[str]:
 
 
 def upgrade() -> None:
-    op.execute("set local role tthc_owner")
-    ddl = TABLES + _alter_monthly_compliance() + _alter_generated() + INDEXES
-    for statement in ddl + _settings() + _grants():
-        op.execute(statement)
-    op.execute("reset role")
+    with as_owner():
+        ddl = TABLES + _alter_monthly_compliance() + _alter_generated() + INDEXES
+        for statement in ddl + _settings() + _grants():
+            op.execute(statement)
 
 
 def downgrade() -> None:
-    op.execute("set local role tthc_owner")
-    for statement in objects.drop_statements():  # they read the tables dropped below
-        op.execute(statement)
-    for table in ("index766_reconciliation", "payment_refund_issues", "payment_refund_summary",
-                  "overdue_dossiers", "agency_monthly_counts"):
-        op.execute(f"drop table mart.{table}")
-    op.execute("drop table ref.setting")
-    op.execute("drop index core.fact_payment_paid_at_idx, core.fact_refund_requested_at_idx, "
-               "core.fact_dossier_updated_idx, core.fact_payment_updated_idx, "
-               "core.fact_refund_updated_idx")
-    kept = ("province_code", "province_name", "month", "dossiers_received", "digitized_766",
-            "synced_received")
-    for generated in ("ALWAYS", "NEVER"):  # generated columns first: they depend on the others
-        columns = op.get_bind().exec_driver_sql(
-            "select column_name from information_schema.columns where table_schema = 'mart' "
-            f"and table_name = 'monthly_compliance' and is_generated = '{generated}'"
-        ).scalars().all()
-        dropped = [f"drop column {c}" for c in columns if c not in kept]
-        if dropped:
-            op.execute("alter table mart.monthly_compliance " + ", ".join(dropped))
-    op.execute("alter table mart.monthly_compliance add column digitization_rate_766 numeric(5, 2)")
-    op.execute("update mart.monthly_compliance set digitization_rate_766 = "
-               + _rate("digitized_766", "synced_received"))
-    doc = objects.load_doc(SQL_DIR / "marts" / "monthly_compliance.yml", "table")
-    op.execute("comment on column mart.monthly_compliance.digitization_rate_766 is "
-               + _quote(doc.columns["digitization_rate_766"]))
-    op.execute("reset role")
+    with as_owner():
+        drop_objects()  # they read the tables dropped below
+        for table in ("index766_reconciliation", "payment_refund_issues", "payment_refund_summary",
+                      "overdue_dossiers", "agency_monthly_counts"):
+            op.execute(f"drop table mart.{table}")
+        op.execute("drop table ref.setting")
+        op.execute("drop index core.fact_payment_paid_at_idx, core.fact_refund_requested_at_idx, "
+                   "core.fact_dossier_updated_idx, core.fact_payment_updated_idx, "
+                   "core.fact_refund_updated_idx")
+        kept = ("province_code", "province_name", "month", "dossiers_received", "digitized_766",
+                "synced_received")
+        for generated in ("ALWAYS", "NEVER"):  # generated columns first: they depend on the others
+            columns = op.get_bind().exec_driver_sql(
+                "select column_name from information_schema.columns where table_schema = 'mart' "
+                f"and table_name = 'monthly_compliance' and is_generated = '{generated}'"
+            ).scalars().all()
+            dropped = [f"drop column {c}" for c in columns if c not in kept]
+            if dropped:
+                op.execute("alter table mart.monthly_compliance " + ", ".join(dropped))
+        op.execute("alter table mart.monthly_compliance add column digitization_rate_766 numeric(5, 2)")
+        op.execute("update mart.monthly_compliance set digitization_rate_766 = "
+                   + _rate("digitized_766", "synced_received"))
+        doc = objects.load_doc(SQL_DIR / "marts" / "monthly_compliance.yml", "table")
+        op.execute("comment on column mart.monthly_compliance.digitization_rate_766 is "
+                   + _quote(doc.columns["digitization_rate_766"]))

@@ -9,6 +9,8 @@ Create Date: 2026-11-28
 
 from alembic import op
 
+from tthc_warehouse.db.migration import as_owner
+
 revision = "0005"
 down_revision = "0003"
 branch_labels = None
@@ -89,21 +91,19 @@ SETTING = ("insert into ref.setting (name, value, unit, source, status) values "
 
 
 def upgrade() -> None:
-    op.execute("set local role tthc_owner")
-    op.execute("alter table core.fact_index766_snapshot "
-               + ", ".join(f"add column {c}" for c in SNAPSHOT_COLUMNS))
-    # Comments come from sql/marts/index766_scorecard.yml, applied by db/objects.py after migrating.
-    for statement in [*TABLES, SETTING,
-                      "grant select on mart.index766_scorecard to bi_reader"]:
-        op.execute(statement)
-    op.execute("reset role")
+    with as_owner():
+        op.execute("alter table core.fact_index766_snapshot "
+                   + ", ".join(f"add column {c}" for c in SNAPSHOT_COLUMNS))
+        # Comments come from sql/marts/index766_scorecard.yml, applied by db/objects.py after migrating.
+        for statement in [*TABLES, SETTING,
+                          "grant select on mart.index766_scorecard to bi_reader"]:
+            op.execute(statement)
 
 
 def downgrade() -> None:
-    op.execute("set local role tthc_owner")
-    op.execute("drop table mart.index766_scorecard, ref.portal_unit, ref.index766_scoring_rule")
-    op.execute("delete from ref.setting where name = 'index766_score_tolerance'")
-    op.execute("drop index core.fact_index766_snapshot_period_idx")
-    op.execute("alter table core.fact_index766_snapshot "
-               + ", ".join(f"drop column {c.split()[0]}" for c in SNAPSHOT_COLUMNS))
-    op.execute("reset role")
+    with as_owner():
+        op.execute("drop table mart.index766_scorecard, ref.portal_unit, ref.index766_scoring_rule")
+        op.execute("delete from ref.setting where name = 'index766_score_tolerance'")
+        op.execute("drop index core.fact_index766_snapshot_period_idx")
+        op.execute("alter table core.fact_index766_snapshot "
+                   + ", ".join(f"drop column {c.split()[0]}" for c in SNAPSHOT_COLUMNS))

@@ -21,6 +21,8 @@ Create Date: 2026-11-29
 
 from alembic import op
 
+from tthc_warehouse.db.migration import as_owner
+
 revision = "0006"
 down_revision = "0005"
 branch_labels = None
@@ -79,19 +81,18 @@ def _statements() -> list[str]:
 
 
 def upgrade() -> None:
-    op.execute("set local role tthc_owner")
-    for statement in _statements():
-        op.execute(statement)
-    op.execute("reset role")
+    with as_owner():
+        for statement in _statements():
+            op.execute(statement)
     op.execute(CONNECT)  # the database belongs to the migrating login, not to tthc_owner
 
 
 def downgrade() -> None:
     op.execute("do $$ begin execute format('grant connect, temporary on database %I to public', "
                "current_database()); end $$")
-    op.execute("set local role tthc_owner")
-    for schema in SCHEMAS:
-        op.execute(f"grant select, insert, update, delete on all tables in schema {schema} to tthc_loader")
-        op.execute(f"alter default privileges for role tthc_owner in schema {schema} "
-                   "grant select, insert, update, delete on tables to tthc_loader")
-    op.execute("reset role")
+    with as_owner():
+        for schema in SCHEMAS:
+            op.execute(f"grant select, insert, update, delete on all tables in schema {schema} "
+                       "to tthc_loader")
+            op.execute(f"alter default privileges for role tthc_owner in schema {schema} "
+                       "grant select, insert, update, delete on tables to tthc_loader")

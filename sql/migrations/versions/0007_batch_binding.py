@@ -12,6 +12,8 @@ Create Date: 2026-11-29
 
 from alembic import op
 
+from tthc_warehouse.db.migration import as_owner
+
 revision = "0007"
 down_revision = "0006"
 branch_labels = None
@@ -19,14 +21,12 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.execute("set local role tthc_owner")
-    op.execute("alter table ops.batch add column attempt_id text, add column staging_table text, "
-               "add column validated_oid bigint")
-    op.execute("reset role")
+    with as_owner():
+        op.execute("alter table ops.batch add column attempt_id text, add column staging_table text, "
+                   "add column validated_oid bigint")
 
 
 def downgrade() -> None:
-    op.execute("set local role tthc_owner")
-    op.execute("alter table ops.batch drop column attempt_id, drop column staging_table, "
-               "drop column validated_oid")
-    op.execute("reset role")
+    with as_owner():
+        op.execute("alter table ops.batch drop column attempt_id, drop column staging_table, "
+                   "drop column validated_oid")

@@ -15,7 +15,7 @@ Create Date: 2026-12-05
 
 from alembic import op
 
-from tthc_warehouse.db import objects
+from tthc_warehouse.db.migration import as_owner, drop_objects
 
 revision = "0008"
 down_revision = "0007"
@@ -50,30 +50,27 @@ def _settings() -> list[str]:
 
 
 def upgrade() -> None:
-    op.execute("set local role tthc_owner")
-    op.execute("alter table ref.setting alter column value drop not null, "
-               "add column text_value text, "
-               "add constraint setting_has_a_value check (num_nonnulls(value, text_value) = 1)")
-    for table in COUNT_TABLES:
-        op.execute(f"alter table {table} "
-                   + ", ".join(f"add column {c} integer" for c in COUNT_COLUMNS))
-    op.execute("alter table mart.overdue_dossiers add column due_766 timestamp, "
-               "add column days_overdue_766 integer")
-    for statement in _settings():
-        op.execute(statement)
-    op.execute("reset role")
+    with as_owner():
+        op.execute("alter table ref.setting alter column value drop not null, "
+                   "add column text_value text, "
+                   "add constraint setting_has_a_value check (num_nonnulls(value, text_value) = 1)")
+        for table in COUNT_TABLES:
+            op.execute(f"alter table {table} "
+                       + ", ".join(f"add column {c} integer" for c in COUNT_COLUMNS))
+        op.execute("alter table mart.overdue_dossiers add column due_766 timestamp, "
+                   "add column days_overdue_766 integer")
+        for statement in _settings():
+            op.execute(statement)
 
 
 def downgrade() -> None:
-    op.execute("set local role tthc_owner")
-    for statement in objects.drop_statements():  # views read the columns dropped below
-        op.execute(statement)
-    op.execute("alter table mart.overdue_dossiers drop column due_766, drop column days_overdue_766")
-    for table in COUNT_TABLES:
-        op.execute(f"alter table {table} "
-                   + ", ".join(f"drop column {c}" for c in COUNT_COLUMNS))
-    names = ", ".join(_literal(n) for n, *_ in SETTINGS)
-    op.execute(f"delete from ref.setting where name in ({names})")
-    op.execute("alter table ref.setting drop constraint setting_has_a_value, "
-               "drop column text_value, alter column value set not null")
-    op.execute("reset role")
+    with as_owner():
+        drop_objects()  # views read the columns dropped below
+        op.execute("alter table mart.overdue_dossiers drop column due_766, drop column days_overdue_766")
+        for table in COUNT_TABLES:
+            op.execute(f"alter table {table} "
+                       + ", ".join(f"drop column {c}" for c in COUNT_COLUMNS))
+        names = ", ".join(_literal(n) for n, *_ in SETTINGS)
+        op.execute(f"delete from ref.setting where name in ({names})")
+        op.execute("alter table ref.setting drop constraint setting_has_a_value, "
+                   "drop column text_value, alter column value set not null")

@@ -13,6 +13,8 @@ Create Date: 2026-12-01
 
 from alembic import op
 
+from tthc_warehouse.db.migration import as_owner
+
 revision = "0009"
 down_revision = "0008"
 branch_labels = None
@@ -42,17 +44,15 @@ end $$
 
 def upgrade() -> None:
     op.execute(TEMPORARY)
-    op.execute("set local role tthc_owner")
-    for name, columns in STATISTICS.items():
-        op.execute(f"create statistics core.{name} on {columns} from core.fact_dossier")
-    op.execute("analyze core.fact_dossier")
-    op.execute("reset role")
+    with as_owner():
+        for name, columns in STATISTICS.items():
+            op.execute(f"create statistics core.{name} on {columns} from core.fact_dossier")
+        op.execute("analyze core.fact_dossier")
 
 
 def downgrade() -> None:
-    op.execute("set local role tthc_owner")
-    for name in STATISTICS:
-        op.execute(f"drop statistics core.{name}")
-    op.execute("reset role")
+    with as_owner():
+        for name in STATISTICS:
+            op.execute(f"drop statistics core.{name}")
     op.execute("do $$ begin execute format('revoke temporary on database %I from tthc_loader', "
                "current_database()); end $$")

@@ -26,7 +26,7 @@ Create Date: 2026-12-02
 
 from alembic import op
 
-from tthc_warehouse.db import objects
+from tthc_warehouse.db.migration import as_owner, drop_objects
 
 revision = "0010"
 down_revision = "0009"
@@ -37,20 +37,16 @@ CODES = ("core.fact_dossier", "core.fact_dossier_status_event")
 
 
 def upgrade() -> None:
-    op.execute("set local role tthc_owner")
-    op.execute("drop index core.fact_dossier_received_idx")
-    for statement in objects.drop_statements():
-        op.execute(statement)
-    for table in CODES:
-        op.execute(f'alter table {table} alter column dossier_code type text collate "C"')
-    op.execute("reset role")
+    with as_owner():
+        op.execute("drop index core.fact_dossier_received_idx")
+        drop_objects()
+        for table in CODES:
+            op.execute(f'alter table {table} alter column dossier_code type text collate "C"')
 
 
 def downgrade() -> None:
-    op.execute("set local role tthc_owner")
-    for statement in objects.drop_statements():
-        op.execute(statement)
-    for table in CODES:
-        op.execute(f'alter table {table} alter column dossier_code type text collate "default"')
-    op.execute("create index fact_dossier_received_idx on core.fact_dossier (province_code, received_at)")
-    op.execute("reset role")
+    with as_owner():
+        drop_objects()
+        for table in CODES:
+            op.execute(f'alter table {table} alter column dossier_code type text collate "default"')
+        op.execute("create index fact_dossier_received_idx on core.fact_dossier (province_code, received_at)")

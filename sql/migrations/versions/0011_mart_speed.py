@@ -23,6 +23,8 @@ Create Date: 2026-12-10
 
 from alembic import op
 
+from tthc_warehouse.db.migration import as_owner
+
 revision = "0011"
 down_revision = "0010"
 branch_labels = None
@@ -39,19 +41,17 @@ INDEXES = {
 
 
 def upgrade() -> None:
-    op.execute("set local role tthc_owner")
-    op.execute("drop function if exists mart.dossier_month_end(date)")
-    for name, definition in INDEXES.items():
-        op.execute(f"create index {name} on core.fact_dossier {definition}")
-    op.execute(f"create statistics core.fact_dossier_unfinished_stats on ({UNFINISHED}) "
-               "from core.fact_dossier")
-    op.execute("analyze core.fact_dossier")
-    op.execute("reset role")
+    with as_owner():
+        op.execute("drop function if exists mart.dossier_month_end(date)")
+        for name, definition in INDEXES.items():
+            op.execute(f"create index {name} on core.fact_dossier {definition}")
+        op.execute(f"create statistics core.fact_dossier_unfinished_stats on ({UNFINISHED}) "
+                   "from core.fact_dossier")
+        op.execute("analyze core.fact_dossier")
 
 
 def downgrade() -> None:
-    op.execute("set local role tthc_owner")
-    op.execute("drop statistics core.fact_dossier_unfinished_stats")
-    for name in INDEXES:
-        op.execute(f"drop index core.{name}")
-    op.execute("reset role")
+    with as_owner():
+        op.execute("drop statistics core.fact_dossier_unfinished_stats")
+        for name in INDEXES:
+            op.execute(f"drop index core.{name}")

@@ -21,7 +21,7 @@ Create Date: 2026-12-12
 
 from alembic import op
 
-from tthc_warehouse.db import objects
+from tthc_warehouse.db.migration import as_owner, drop_objects
 
 revision = "0012"
 down_revision = "0011"
@@ -35,22 +35,19 @@ INDEXES = {
 
 
 def _collate_codes(collation: str) -> None:
-    for statement in objects.drop_statements():
-        op.execute(statement)
+    drop_objects()
     op.execute(f'alter table mart.overdue_dossiers alter column dossier_code type text collate "{collation}"')
 
 
 def upgrade() -> None:
-    op.execute("set local role tthc_owner")
-    for name in INDEXES:
-        op.execute(f"drop index mart.{name}")
-    _collate_codes("C")
-    op.execute("reset role")
+    with as_owner():
+        for name in INDEXES:
+            op.execute(f"drop index mart.{name}")
+        _collate_codes("C")
 
 
 def downgrade() -> None:
-    op.execute("set local role tthc_owner")
-    _collate_codes("default")
-    for name, columns in INDEXES.items():
-        op.execute(f"create index {name} on mart.overdue_dossiers {columns}")
-    op.execute("reset role")
+    with as_owner():
+        _collate_codes("default")
+        for name, columns in INDEXES.items():
+            op.execute(f"create index {name} on mart.overdue_dossiers {columns}")
