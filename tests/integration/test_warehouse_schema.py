@@ -5,6 +5,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
+from tests.conftest import migrated_warehouse
 from tthc_warehouse.db import migrate
 
 pytestmark = pytest.mark.integration
@@ -36,6 +37,51 @@ def test_schemas_exist_and_migrating_again_is_a_no_op(warehouse_url, db) -> None
     migrate.upgrade(warehouse_url)
     assert (schema_fingerprint(db), migrate.current(warehouse_url)) == before
     assert before[1] is not None
+
+
+def test_every_migration_downgrades_and_the_schema_comes_back(server_url) -> None:
+    """Down one revision at a time to an empty database (each downgrade as the owner role, the SQL
+    objects dropped before the tables they read), then up again to the same schema."""
+    from alembic import command
+    from alembic.script import ScriptDirectory
+    from sqlalchemy import create_engine, pool
+
+    config = migrate.alembic_config()
+    revisions = [s.revision for s in ScriptDirectory.from_config(config).walk_revisions()]
+    with migrated_warehouse(server_url, "tthc_downgrade") as url, psycopg.connect(url) as conn:
+        before = schema_fingerprint(conn)
+        engine = create_engine(migrate.engine_url(url), poolclass=pool.NullPool)
+        for target in [*revisions[1:], "base"]:  # newest first
+            with engine.begin() as connection:
+                config.attributes["connection"] = connection
+                command.downgrade(config, target)
+            assert migrate.current(url) == (None if target == "base" else target)
+        engine.dispose()
+        assert not schema_fingerprint(conn)
+        migrate.upgrade(url)
+        assert schema_fingerprint(conn) == before
+
+
+def test_the_owner_role_owns_every_object_the_migrations_create(db) -> None:
+    """Migrations run their statements as tthc_owner (db/migration.as_owner), never as the login
+    that migrates, so the owner can change every table and view later."""
+    owners = db.execute(
+        "select c.relkind, c.relname, pg_get_userbyid(c.relowner) from pg_class as c "
+        "join pg_namespace as n on n.oid = c.relnamespace "
+        "where n.nspname = any(%s) and c.relkind in ('r', 'v', 'i', 'S') "
+        "and pg_get_userbyid(c.relowner) <> 'tthc_owner'",
+        (list(SCHEMAS),),
+    ).fetchall()
+    functions = db.execute(
+        "select p.proname, pg_get_userbyid(p.proowner) from pg_proc as p "
+        "join pg_namespace as n on n.oid = p.pronamespace "
+        "where n.nspname = any(%s) and pg_get_userbyid(p.proowner) <> 'tthc_owner'",
+        (list(SCHEMAS),),
+    ).fetchall()
+    db.rollback()
+    assert owners == [] and functions == []
+    assert db.execute("select count(*) from pg_class as c join pg_namespace as n "
+                      "on n.oid = c.relnamespace where n.nspname = 'core'").fetchone()[0] > 0
 
 
 def as_role(conn: psycopg.Connection, role: str, statement: str):
