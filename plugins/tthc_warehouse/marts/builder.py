@@ -45,10 +45,10 @@ STATEMENT_SETTINGS = {"marts/monthly_compliance.sql": {"enable_indexscan": "off"
 # overdue dossiers) read instead of core; dropped when the month's transaction ends. The loader may
 # create temporary tables (migration 0009).
 MONTH_END_SQL = "marts/dossier_month_end.sql"
+MONTH_END_TABLE = "pg_temp.dossier_month_end"
 # The flows a window counts, one select list included by the month's agency counts as
 # {flow_counts} and by the province year to date as {flow_counts_ytd} (names ending in _ytd).
 FLOW_COUNTS_SQL = "marts/flow_counts.sql"
-MONTH_END_TABLE = "pg_temp.dossier_month_end"
 # ref.setting rows the mart SQL reads (inserted by migrations 0003, 0005 and 0008).
 REQUIRED_SETTINGS = ("refund_time_limit_days", "payment_excessive_steps", "reconciliation_tolerance_pp",
                      "index766_score_tolerance", "supplement_days_unit", "weak_min_dossiers",
