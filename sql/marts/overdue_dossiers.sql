@@ -12,7 +12,8 @@
 -- A dossier is listed when either rule calls it overdue; both flags are kept.
 -- days_overdue: calendar days from the due date (provincial) and days_overdue_766 from due_766
 -- to the finish date (or as_of), at least 0, null without a due date; working_days_overdue:
--- working days of ref.working_day in (due, end]. Bounds: mart.month_bounds; the rules:
+-- working days in (due, end], mart.working_days_between. Names: mart.dossier_flags (agency,
+-- procedure), mart.province_at (province at receipt). Bounds: mart.month_bounds; the rules:
 -- mart.overdue_766 and mart.overdue_provincial, shared with mart.overdue_dossiers_current.
 with candidates as (
     select
@@ -34,11 +35,6 @@ with candidates as (
         or (flags.finished_at >= bounds.month and flags.finished_at < bounds.month_end)
 ),
 
--- Read once for the due-day and end-day joins below.
-calendar as materialized (
-    select day, working_days_to from mart.working_day_count
-),
-
 final as (
     select
         candidates.dossier_code,
@@ -52,10 +48,10 @@ final as (
             as overdue_kind,
         case when candidates.is_finished then candidates.finished_at end as finished_at,
         mart.days_overdue(candidates.due_at, candidates.end_day) as days_overdue,
-        case
-            when due_day.day is not null and end_day.day is not null
-                then greatest(end_day.working_days_to - due_day.working_days_to, 0)
-        end as working_days_overdue,
+        mart.working_days_between(
+            candidates.due_at::date, candidates.end_day, calendar.first_day,
+            calendar.working_days_to
+        ) as working_days_overdue,
         candidates.received_at,
         candidates.due_at,
         candidates.supplement_count,
@@ -67,18 +63,15 @@ final as (
         unit.province_code_2025,
         unit.province_name_2025,
         candidates.agency_code,
-        agency.name as agency_name,
-        agency.agency_level,
+        candidates.agency_name,
+        candidates.agency_level,
         candidates.procedure_code,
-        coalesce(procedure.name, candidates.procedure_name) as procedure_name
+        candidates.procedure_name
     from candidates
+    cross join mart.working_day_calendar as calendar
     left join
         lateral mart.province_at(candidates.province_code, candidates.received_at) as unit
         on true
-    left join calendar as due_day on candidates.due_at::date = due_day.day
-    left join calendar as end_day on candidates.end_day = end_day.day
-    left join ref.agency as agency on candidates.agency_code = agency.agency_code
-    left join ref.procedure as procedure on candidates.procedure_code = procedure.procedure_code
     where candidates.overdue_766 or candidates.overdue_provincial
 )
 

@@ -5,32 +5,14 @@
 -- time of day) or calendar days ('calendar', and outside the calendar's years). The working day
 -- is looked up by number, not walked to: the working days up to the due date (by the date's
 -- place in the calendar) plus supplement_days is the place of the deadline among the working
--- days, both arrays built once per query.
+-- days (the arrays of mart.working_day_calendar, built once per query).
+-- Names: the procedure's from ref.procedure, else the feed's; the processing agency's.
 -- not_accepted (status 3): never received, so out of every received count (DOMAIN §6.3).
 create or replace view mart.dossier_flags as
 with unit as (
     select coalesce(max(text_value), 'working') as supplement_days_unit
     from ref.setting
     where name = 'supplement_days_unit'
-),
-
-calendar as (
-    select
-        min(day) as first_day,
-        array_agg(day order by day) filter (where is_working_day) as working_days,
-        array_agg(working_days_to order by day) as working_days_to
-    from (
-        -- every day from the calendar's first to its last, a day missing from it not working
-        select
-            series.day::date as day,
-            coalesce(working.is_working_day, false) as is_working_day,
-            count(*) filter (where working.is_working_day) over (order by series.day)
-                as working_days_to
-        from (select min(day) as first_day, max(day) as last_day from ref.working_day) as bounds
-        cross join
-            generate_series(bounds.first_day, bounds.last_day, interval '1 day') as series (day)
-        left join ref.working_day as working on series.day = working.day
-    ) as days
 ),
 
 dossier as (
@@ -58,17 +40,17 @@ dossier as (
         ) as due_766
     from core.fact_dossier as fact
     cross join unit
-    cross join calendar
+    cross join mart.working_day_calendar as calendar
     where fact.received_at is not null
 ),
 
 final as (
     select
         dossier_code,
-        province_code,
-        coalesce(processing_agency_code, '(none)') as agency_code,
-        procedure_code,
-        procedure_name,
+        dossier.province_code,
+        coalesce(dossier.processing_agency_code, '(none)') as agency_code,
+        dossier.procedure_code,
+        coalesce(procedure.name, dossier.procedure_name) as procedure_name,
         status,
         received_at,
         due_at,
@@ -77,10 +59,10 @@ final as (
         synced_to_portal,
         components_digitized,
         synced_to_portal and components_digitized
-        and (not (requires_paper_result and status in (9, 10)) or result_digitized)
+        and (not (dossier.requires_paper_result and status in (9, 10)) or result_digitized)
             as is_digitized_766,
         not synced_to_portal and components_digitized as is_unsynced_digitized,
-        synced_to_portal and components_digitized and requires_paper_result
+        synced_to_portal and components_digitized and dossier.requires_paper_result
         and status in (9, 10) and not result_digitized as is_e_result_missing,
         synced_to_portal and not components_digitized as is_components_not_digitized,
         coalesce(channel = 2, false) as is_online,
@@ -88,8 +70,8 @@ final as (
         fee_amount > 0 and paid_online in (1, 2) as is_paid_online,
         timed,
         finish_time as finished_at,
-        finish_time is not null and requires_paper_result as is_paper_finished,
-        finish_time is not null and requires_paper_result and result_digitized
+        finish_time is not null and dossier.requires_paper_result as is_paper_finished,
+        finish_time is not null and dossier.requires_paper_result and result_digitized
             as is_e_result_finished,
         due_766,
         supplement_count > 1 or due_at is null as late_766_regardless,
@@ -98,8 +80,13 @@ final as (
         finish_time is not null
         and (due_at is null or finish_time::date <= due_at::date) as on_time_provincial,
         status = 3 as not_accepted,
-        source_updated_at
+        source_updated_at,
+        agency.name as agency_name,
+        agency.agency_level
     from dossier
+    -- names: joins on unique keys, which a query reading none of the names leaves out
+    left join ref.agency as agency on dossier.processing_agency_code = agency.agency_code
+    left join ref.procedure as procedure on dossier.procedure_code = procedure.procedure_code
 )
 
 select * from final

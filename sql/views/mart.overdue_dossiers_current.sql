@@ -25,11 +25,6 @@ judged as (
     from candidates
 ),
 
--- Read once for the due-day and end-day joins below.
-calendar as materialized (
-    select day, working_days_to from mart.working_day_count
-),
-
 final as (
     select
         judged.as_of_at::date as as_of,
@@ -40,10 +35,10 @@ final as (
         unit.province_code_2025,
         unit.province_name_2025,
         judged.agency_code,
-        agency.name as agency_name,
-        agency.agency_level,
+        judged.agency_name,
+        judged.agency_level,
         judged.procedure_code,
-        coalesce(procedure.name, judged.procedure_name) as procedure_name,
+        judged.procedure_name,
         judged.status,
         case when judged.is_finished then 'finished_late' else 'in_progress' end as overdue_kind,
         judged.overdue_766,
@@ -55,16 +50,12 @@ final as (
         judged.supplement_count,
         judged.supplement_days,
         mart.days_overdue(judged.due_at, judged.end_day) as days_overdue,
-        case
-            when due_day.day is not null and end_day.day is not null
-                then greatest(end_day.working_days_to - due_day.working_days_to, 0)::integer
-        end as working_days_overdue
+        mart.working_days_between(
+            judged.due_at::date, judged.end_day, calendar.first_day, calendar.working_days_to
+        ) as working_days_overdue
     from judged
+    cross join mart.working_day_calendar as calendar
     left join lateral mart.province_at(judged.province_code, judged.received_at) as unit on true
-    left join calendar as due_day on judged.due_at::date = due_day.day
-    left join calendar as end_day on judged.end_day = end_day.day
-    left join ref.agency as agency on judged.agency_code = agency.agency_code
-    left join ref.procedure as procedure on judged.procedure_code = procedure.procedure_code
     where judged.overdue_766 or judged.overdue_provincial
 )
 

@@ -957,9 +957,29 @@ def as_bi_reader(conn, statement: str) -> list[tuple]:
         return cursor.fetchall() if cursor.description else []
 
 
+def test_working_days_between_counts_by_position_and_is_null_outside_the_calendar(db) -> None:
+    """mart.working_days_between against a count of ref.working_day's rows: (from, to], at least
+    0, null for a day before or after the calendar or a null day."""
+    first, last = db.execute("select min(day), max(day) from ref.working_day").fetchone()
+    pairs = [(first, first + dt.timedelta(days=40)), (first + dt.timedelta(days=3), last),
+             (first + dt.timedelta(days=30), first + dt.timedelta(days=2)),
+             (first - dt.timedelta(days=1), first + dt.timedelta(days=9)),
+             (first, last + dt.timedelta(days=1)), (None, first)]
+    counted = db.execute(
+        "select a, b, mart.working_days_between(a, b, calendar.first_day, calendar.working_days_to), "
+        "(select count(*) from ref.working_day as w where w.is_working_day and w.day > a and w.day <= b) "
+        "from unnest(%s::date[], %s::date[]) as pair (a, b) cross join mart.working_day_calendar as calendar",
+        ([a for a, _ in pairs], [b for _, b in pairs]),
+    ).fetchall()
+    db.rollback()
+    assert [r[2] for r in counted[:3]] == [r[3] for r in counted[:2]] + [0]
+    assert counted[0][2] > 20
+    assert [r[2] for r in counted[3:]] == [None, None, None]
+
+
 def test_bi_reader_reads_every_mart_table_and_view(db) -> None:
     objects = mart_objects(db)
-    assert len(objects) == 16  # 7 tables, 9 views
+    assert len(objects) == 17  # 7 tables, 10 views
     for name in objects:
         # Rows as bi_reader = rows as the superuser: read access, and no row hidden from it.
         owner_count = db.execute(f"select count(*) from mart.{name}").fetchone()[0]

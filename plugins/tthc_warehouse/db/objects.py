@@ -35,6 +35,8 @@ OBJECTS: tuple[str, ...] = (
     "functions/mart.refund_matches_payment",
     "views/mart.data_as_of",
     "views/mart.working_day_count",
+    "views/mart.working_day_calendar",
+    "functions/mart.working_days_between",
     "views/mart.province_unit_2025",
     "functions/mart.province_at",
     "views/mart.dossier_flags",
