@@ -143,8 +143,8 @@ def publish_batch(
             if path in NEEDS_KNOWN and not known:
                 continue
             if path == INSERT_ONLY:
-                inserted, new_codes = _insert_new_codes(conn, table, NEW_CODES if known else ALL_NEW, params)
-                published += inserted
+                new_codes = _insert_new_codes(conn, table, NEW_CODES if known else ALL_NEW, params)
+                published += new_codes
                 continue
             scope = KNOWN_CODES if path in NEEDS_KNOWN else None
             with local_settings(conn, PARALLEL_COSTS if path in PARALLEL_AGGREGATE else {}):
@@ -161,17 +161,16 @@ def publish_batch(
 
 
 def _insert_new_codes(conn: psycopg.Connection, table: str, scope: dict[str, str],
-                     params: dict) -> tuple[int, int]:
-    """The new codes: (rows core took, codes). Insert-only; when a code comes twice, the newest
-    version of each is inserted and the others go into the history."""
+                      params: dict) -> int:
+    """The new codes, each one row in core (returns how many). Insert-only; when a code comes
+    twice, the newest version of each is inserted and the others go into the history."""
     try:
         with conn.transaction():  # a savepoint: a violation undoes this statement only
-            inserted = conn.execute(_statement(INSERT_ONLY, table, scope), params).rowcount
-        return inserted, inserted
+            return conn.execute(_statement(INSERT_ONLY, table, scope), params).rowcount
     except psycopg.errors.UniqueViolation:
         pass
     duplicates, history = ONE_VERSION_EACH
     conn.execute(_statement(duplicates, table, scope), params)
     inserted = conn.execute(_statement(INSERT_ONLY, table, scope, newest_only=True), params).rowcount
     conn.execute(_statement(history, table, scope), params)
-    return inserted, inserted
+    return inserted
