@@ -1,5 +1,6 @@
 -- mart.monthly_compliance re-aggregated from its counts to the units in force since the
--- 1 Jul 2025 merger: counts summed, year-to-date flows summed over the unit's months of the year,
+-- 1 Jul 2025 merger: counts summed (the columns its doc, sql/marts/monthly_compliance.yml, marks
+-- rollup: sum; db/objects.py puts the list in), year-to-date flows summed over the unit's months,
 -- rates recomputed from the sums (never averaged) by mart.compliance_rates, ranks among the units.
 create or replace view mart.monthly_compliance_by_2025_unit as
 with monthly as (
@@ -7,26 +8,7 @@ with monthly as (
         province_code_2025,
         max(province_name_2025) as province_name_2025,
         month,
-        sum(dossiers_received)::bigint as dossiers_received,
-        sum(synced_received)::bigint as synced_received,
-        sum(digitized_766)::bigint as digitized_766,
-        sum(digitized_provincial)::bigint as digitized_provincial,
-        sum(unsynced_digitized)::bigint as unsynced_digitized,
-        sum(e_result_missing)::bigint as e_result_missing,
-        sum(components_not_digitized)::bigint as components_not_digitized,
-        sum(online_received)::bigint as online_received,
-        sum(fee_bearing_received)::bigint as fee_bearing_received,
-        sum(paid_online_received)::bigint as paid_online_received,
-        sum(dossiers_finished)::bigint as dossiers_finished,
-        sum(finished_on_time_766)::bigint as finished_on_time_766,
-        sum(finished_late_766)::bigint as finished_late_766,
-        sum(finished_on_time_provincial)::bigint as finished_on_time_provincial,
-        sum(finished_late_provincial)::bigint as finished_late_provincial,
-        sum(paper_result_finished)::bigint as paper_result_finished,
-        sum(e_result_finished)::bigint as e_result_finished,
-        sum(in_progress_at_month_end)::bigint as in_progress_at_month_end,
-        sum(in_progress_overdue_766)::bigint as in_progress_overdue_766,
-        sum(in_progress_overdue_provincial)::bigint as in_progress_overdue_provincial,
+        {monthly_compliance_sums},
         max(digitization_target_pct) as digitization_target_pct
     from mart.monthly_compliance
     group by province_code_2025, month

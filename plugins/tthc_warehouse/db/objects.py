@@ -5,11 +5,16 @@ Migrations own what holds data (tables, indexes, roles, grants); objects that ho
 plain SQL files, one object per file named after it, so changing a view is a one-file change
 that sqlfluff can lint. Docs live beside the SQL that builds the object: ``sql/marts/<table>.yml``
 for a table built by ``sql/marts/<table>*.sql`` and ``sql/views/mart.<view>.yml`` for a view.
+
+A table's doc also says which of its columns add up when its rows roll up (agencies into a
+province, provinces into a 2025 unit): ``rollup: sum``. SQL files include that list by name as
+``{<table>_sums}`` (``included_lists``), so a count added to a mart reaches its rollups at once.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import psycopg
@@ -50,6 +55,10 @@ OBJECTS: tuple[str, ...] = (
 )
 # Where docs live, and what COMMENT ON calls the objects there.
 DOC_FOLDERS = {"marts": "table", "views": "view"}
+# The flows a window counts, one select list included as {flow_counts} by the month's agency
+# counts and as {flow_counts_ytd} (names ending in _ytd) by the province year to date.
+FLOW_COUNTS_SQL = "marts/flow_counts.sql"
+ROLLUPS = ("sum",)  # what a column's ``rollup`` may say
 
 
 @dataclass(frozen=True)
@@ -60,6 +69,7 @@ class Doc:
     kind: str
     description: str
     columns: dict[str, str]
+    summed: tuple[str, ...] = ()  # the columns marked ``rollup: sum``, in file order
 
 
 def object_paths(root: Path = SQL_DIR) -> list[Path]:
@@ -85,18 +95,48 @@ def load_doc(path: Path, kind: str) -> Doc:
     if path.stem not in (name, f"{SCHEMA}.{name}"):
         raise ValueError(f"{path}: documents {name!r}; the file must be named after it")
     columns: dict[str, str] = {}
+    summed: list[str] = []
     for column in data.get("columns") or []:
         column_name = _text(column.get("name"), f"{path}: a column's name")
         if column_name in columns:
             raise ValueError(f"{path}: column {column_name} is documented twice")
         columns[column_name] = _text(column.get("description"), f"{path}: {column_name}")
-    return Doc(name, kind, _text(data.get("description"), f"{path}: description"), columns)
+        rollup = column.get("rollup")
+        if rollup is not None and rollup not in ROLLUPS:
+            raise ValueError(f"{path}: {column_name}: rollup is {rollup!r}; it may be {', '.join(ROLLUPS)}")
+        if rollup == "sum":
+            summed.append(column_name)
+    return Doc(name, kind, _text(data.get("description"), f"{path}: description"), columns,
+               tuple(summed))
 
 
 def load_docs(root: Path = SQL_DIR) -> list[Doc]:
     """Every doc file under the doc folders, tables first."""
     return [load_doc(path, kind) for folder, kind in DOC_FOLDERS.items()
             for path in sorted((root / folder).glob("*.yml"))]
+
+
+def rollup_sums(doc: Doc) -> str:
+    """The select list that rolls the table's rows up: ``sum(c)::bigint as c`` per summed column."""
+    return ",\n".join(f"sum({column})::bigint as {column}" for column in doc.summed)
+
+
+@cache
+def included_lists(root: Path = SQL_DIR) -> dict[str, sql.Composable]:
+    """The select lists SQL files include by name: ``flow_counts``, ``flow_counts_ytd`` and, for
+    each table whose doc marks columns ``rollup: sum``, ``<table>_sums``."""
+    flows = sql.SQL((root / FLOW_COUNTS_SQL).read_text(encoding="utf-8"))
+    lists: dict[str, sql.Composable] = {"flow_counts": flows.format(suffix=sql.SQL("")),
+                                        "flow_counts_ytd": flows.format(suffix=sql.SQL("_ytd"))}
+    for doc in load_docs(root):
+        if doc.summed:
+            lists[f"{doc.name}_sums"] = sql.SQL(rollup_sums(doc))
+    return lists
+
+
+def sql_text(relative: str, root: Path = SQL_DIR) -> sql.Composed:
+    """One SQL file of ``root`` with the lists it includes (``included_lists``) put in."""
+    return sql.SQL((root / relative).read_text(encoding="utf-8")).format(**included_lists(root))
 
 
 def comment_statements(doc: Doc) -> list[sql.Composed]:
@@ -126,8 +166,8 @@ def apply(conn: psycopg.Connection, root: Path = SQL_DIR) -> None:
     transaction. Texts run without parameters, so a ``%`` in them is the SQL's own."""
     docs = load_docs(root)  # a broken doc file stops the apply before anything changes
     conn.execute(sql.SQL("set local role {}").format(sql.Identifier(OWNER_ROLE)))
-    for path in object_paths(root):
-        conn.execute(path.read_text(encoding="utf-8"))
+    for entry in OBJECTS:
+        conn.execute(sql_text(f"{entry}.sql", root))
     for doc in docs:
         for statement in comment_statements(doc):
             conn.execute(statement)

@@ -7,6 +7,7 @@ import datetime as dt
 import psycopg
 from psycopg import sql
 
+from tthc_warehouse.db import objects
 from tthc_warehouse.db.settings import local_settings, set_local
 from tthc_warehouse.paths import read_sql
 
@@ -46,9 +47,6 @@ STATEMENT_SETTINGS = {"marts/monthly_compliance.sql": {"enable_indexscan": "off"
 # create temporary tables (migration 0009).
 MONTH_END_SQL = "marts/dossier_month_end.sql"
 MONTH_END_TABLE = "pg_temp.dossier_month_end"
-# The flows a window counts, one select list included by the month's agency counts as
-# {flow_counts} and by the province year to date as {flow_counts_ytd} (names ending in _ytd).
-FLOW_COUNTS_SQL = "marts/flow_counts.sql"
 # ref.setting rows the mart SQL reads (inserted by migrations 0003, 0005 and 0008).
 REQUIRED_SETTINGS = ("refund_time_limit_days", "payment_excessive_steps", "reconciliation_tolerance_pp",
                      "index766_score_tolerance", "supplement_days_unit", "weak_min_dossiers",
@@ -80,10 +78,9 @@ def check_settings(conn: psycopg.Connection) -> None:
 
 
 def mart_sql(path: str) -> sql.Composed:
-    """The SELECT of one mart file, with the flow counts (``FLOW_COUNTS_SQL``) put in."""
-    flows = sql.SQL(read_sql(FLOW_COUNTS_SQL))
-    return sql.SQL(read_sql(path)).format(flow_counts=flows.format(suffix=sql.SQL("")),
-                                          flow_counts_ytd=flows.format(suffix=sql.SQL("_ytd")))
+    """The SELECT of one mart file, with the select lists it includes put in (flow counts,
+    rollup sums: ``objects.included_lists``)."""
+    return objects.sql_text(path)
 
 
 def prepare_month(conn: psycopg.Connection, month: dt.date) -> int:

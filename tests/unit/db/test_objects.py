@@ -67,6 +67,8 @@ def test_a_doc_loads_with_its_columns_in_file_order(tmp_path) -> None:
     ("name: things\ndescription: x\ncolumns:\n  - name: a\n    description: ''\n", "a: needs"),
     ("name: things\ndescription: x\ncolumns:\n  - name: a\n    description: y\n"
      "  - name: a\n    description: z\n", "twice"),
+    ("name: things\ndescription: x\ncolumns:\n  - name: a\n    description: y\n    rollup: avg\n",
+     "a: rollup is 'avg'"),
 ])
 def test_a_broken_doc_names_the_file_and_the_fault(tmp_path, text, message) -> None:
     with pytest.raises(ValueError, match=message):
@@ -88,3 +90,34 @@ def test_the_repository_docs_cover_tables_and_views() -> None:
     assert docs["overdue_dossiers_current"].kind == "view"
     views = {name.split(".", 1)[1] for name in objects.views()}
     assert views <= {name for name, doc in docs.items() if doc.kind == "view"}
+
+
+def test_rollup_columns_become_one_included_list(tmp_path) -> None:
+    (tmp_path / "marts").mkdir()
+    (tmp_path / "views").mkdir()
+    (tmp_path / objects.FLOW_COUNTS_SQL).write_text("count(*) as n{suffix}", encoding="utf-8")
+    _write(tmp_path / "marts", "things.yml", (
+        "name: things\ndescription: x\ncolumns:\n  - name: code\n    description: c\n"
+        "  - name: b\n    description: b\n    rollup: sum\n"
+        "  - name: a\n    description: a\n    rollup: sum\n"))
+    _write(tmp_path / "views", "mart.unit_things.sql",
+           "select code, {things_sums}, {flow_counts_ytd} from mart.things group by code")
+    assert objects.load_doc(tmp_path / "marts" / "things.yml", "table").summed == ("b", "a")
+    assert objects.sql_text("views/mart.unit_things.sql", tmp_path).as_string(None) == (
+        "select code, sum(b)::bigint as b,\nsum(a)::bigint as a, count(*) as n_ytd "
+        "from mart.things group by code")
+
+
+@pytest.mark.parametrize(("view", "table"), [
+    ("views/mart.monthly_compliance_by_2025_unit", "monthly_compliance"),
+    ("views/mart.payment_refund_summary_by_2025_unit", "payment_refund_summary"),
+])
+def test_the_2025_unit_views_sum_the_columns_their_mart_marks(view, table) -> None:
+    """A count added to a mart and marked ``rollup: sum`` reaches the unit view with no edit there:
+    the view sums no column by hand, and every marked column is a column of the mart."""
+    assert "{" + table + "_sums}" in _read(view)
+    assert not re.search(r"sum\(\w+\)::bigint as", COMMENT.sub("", _read(view)))
+    doc = objects.load_doc(SQL_DIR / "marts" / f"{table}.yml", "table")
+    assert doc.summed and set(doc.summed) <= set(doc.columns)
+    rendered = objects.sql_text(f"{view}.sql").as_string(None)
+    assert re.findall(r"sum\((\w+)\)::bigint as", rendered) == list(doc.summed)

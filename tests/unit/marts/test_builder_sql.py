@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from tthc_warehouse.db import objects
 from tthc_warehouse.marts import builder
 from tthc_warehouse.paths import read_sql
 
@@ -20,7 +21,7 @@ def _text(path: str) -> str:
 
 def _flows(suffix: str) -> list[str]:
     return [name.replace("{suffix}", suffix)
-            for name in re.findall(r"as (\w+\{suffix\})", read_sql(builder.FLOW_COUNTS_SQL))]
+            for name in re.findall(r"as (\w+\{suffix\})", read_sql(objects.FLOW_COUNTS_SQL))]
 
 
 def test_the_flow_list_is_written_once() -> None:
