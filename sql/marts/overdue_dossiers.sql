@@ -15,7 +15,15 @@
 -- working days in (due, end], mart.working_days_between. Names: mart.dossier_flags (agency,
 -- procedure), mart.province_at (province at receipt). Bounds: mart.month_bounds; the rules:
 -- mart.overdue_766 and mart.overdue_provincial, shared with mart.overdue_dossiers_current.
-with candidates as (
+-- bounds is materialized (one row): its as-of values then reach the expressions below as
+-- plain columns. Inlined, they carry mart.data_as_of's subqueries, and PostgreSQL does not inline
+-- a SQL function that reads such an argument twice (mart.working_days_between was then called
+-- once per row: 2.2 s instead of 0.8 s for 450,000 overdue rows).
+with bounds as materialized (
+    select * from mart.month_bounds(%(month)s)
+),
+
+candidates as (
     select
         flags.*,
         bounds.as_of,
@@ -29,7 +37,7 @@ with candidates as (
         ) as overdue_provincial,
         least(flags.finished_at::date, bounds.as_of) as end_day
     from pg_temp.dossier_month_end as flags
-    cross join mart.month_bounds(%(month)s) as bounds
+    cross join bounds
     where
         flags.in_progress
         or (flags.finished_at >= bounds.month and flags.finished_at < bounds.month_end)

@@ -14,13 +14,17 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import re
 
 import psycopg
 import pytest
 from psycopg import sql
 
 from tests.conftest import migrated_warehouse
+from tthc_warehouse.db import objects
+from tthc_warehouse.db.settings import set_local
 from tthc_warehouse.marts import builder
+from tthc_warehouse.paths import read_sql
 
 pytestmark = pytest.mark.integration
 
@@ -260,3 +264,31 @@ def test_the_marts_equal_those_built_on_the_plain_month_end_state(url, loader_co
     assert len(fast["mart.overdue_dossiers"]) > 100
     assert sum(r[0] for r in loader_conn.execute(
         "select in_progress_at_month_end from mart.agency_monthly_counts")) > 100
+
+
+MART_STATEMENTS = sorted({path for paths in builder.MONTHLY_MARTS.values() for path in paths})
+CALLED = re.compile(r"\bmart\.\w+\(")
+
+
+@pytest.mark.parametrize("path", [builder.MONTH_END_SQL, *MART_STATEMENTS])
+def test_the_rebuild_inlines_every_mart_function(loader_conn, path) -> None:
+    """The mart SQL functions are single expressions written to be inlined; one left as a call
+    runs the SQL-function machinery once per row. PostgreSQL declines to inline a function that
+    reads an argument twice when that argument carries a subquery (the as-of instant, via
+    mart.data_as_of), as mart.working_days_between in overdue_dossiers.sql did (2.2 s instead of
+    0.8 s for a month of 450,000 overdue dossiers)."""
+    with loader_conn.transaction(force_rollback=True):
+        set_local(loader_conn, builder.SETTINGS)
+        builder.prepare_month(loader_conn, MONTHS[2])
+        text = sql.SQL(read_sql(path)) if path == builder.MONTH_END_SQL else builder.mart_sql(path)
+        plan = "\n".join(r[0] for r in loader_conn.execute(
+            sql.SQL("explain verbose {}").format(text), {"month": MONTHS[2]}))
+    assert not CALLED.findall(plan), path
+
+
+@pytest.mark.parametrize("view", objects.views())
+def test_the_views_inline_every_mart_function(loader_conn, view) -> None:
+    plan = "\n".join(r[0] for r in loader_conn.execute(
+        sql.SQL("explain verbose select * from {}").format(sql.Identifier(*view.split(".")))))
+    loader_conn.rollback()
+    assert not CALLED.findall(plan), view
