@@ -50,27 +50,19 @@ state as (
                     case
                         when dossier.source_updated_at < %(month)s::date + interval '1 month'
                             then dossier.status
-                        else coalesce(last_event.status, 2)::smallint
+                        -- the one lookup, made only here (core's row recorded after the month end)
+                        else coalesce((
+                            select event.status
+                            from core.fact_dossier_status_event as event
+                            where
+                                event.dossier_code = dossier.dossier_code
+                                and event.event_at < %(month)s::date + interval '1 month'
+                            order by event.event_at desc, event.status desc
+                            limit 1
+                        ), 2)::smallint
                     end
         end as status_at_month_end
     from dossier
-    left join lateral (
-        select event.status
-        from core.fact_dossier_status_event as event
-        where
-            event.dossier_code = dossier.dossier_code
-            and event.event_at < %(month)s::date + interval '1 month'
-            -- the dossiers the status is shown for (repeated above) whose row in core was
-            -- recorded after the month end: no lookup for the others
-            and dossier.source_updated_at >= %(month)s::date + interval '1 month'
-            and (
-                dossier.finished_at is null
-                or dossier.finished_at >= %(month)s::date + interval '1 month'
-                or not (dossier.on_time_766 and dossier.on_time_provincial)
-            )
-        order by event.event_at desc, event.status desc
-        limit 1
-    ) as last_event on true
 ),
 
 final as (
