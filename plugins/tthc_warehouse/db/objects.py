@@ -6,9 +6,10 @@ plain SQL files, one object per file named after it, so changing a view is a one
 that sqlfluff can lint. Docs live beside the SQL that builds the object: ``sql/marts/<table>.yml``
 for a table built by ``sql/marts/<table>*.sql`` and ``sql/views/mart.<view>.yml`` for a view.
 
-A table's doc also says which of its columns add up when its rows roll up (agencies into a
-province, provinces into a 2025 unit): ``rollup: sum``. SQL files include that list by name as
-``{<table>_sums}`` (``included_lists``), so a count added to a mart reaches its rollups at once.
+A table's doc also says which of its columns add up across the rows of one month when they roll
+up (agencies into a province, provinces into a 2025 unit): ``rollup: sum``. SQL files include
+that list by name as ``{<table>_sums}`` (``included_lists``), so a count added to a mart reaches
+its rollups at once.
 """
 
 from __future__ import annotations
@@ -70,11 +71,6 @@ class Doc:
     description: str
     columns: dict[str, str]
     summed: tuple[str, ...] = ()  # the columns marked ``rollup: sum``, in file order
-
-
-def object_paths(root: Path = SQL_DIR) -> list[Path]:
-    """The object files in the order they are applied."""
-    return [root / f"{entry}.sql" for entry in OBJECTS]
 
 
 def views() -> list[str]:
