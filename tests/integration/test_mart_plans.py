@@ -24,7 +24,6 @@ from tests.conftest import migrated_warehouse
 from tthc_warehouse.db import objects
 from tthc_warehouse.db.settings import set_local
 from tthc_warehouse.marts import builder
-from tthc_warehouse.paths import read_sql
 
 pytestmark = pytest.mark.integration
 
@@ -280,9 +279,8 @@ def test_the_rebuild_inlines_every_mart_function(loader_conn, path) -> None:
     with loader_conn.transaction(force_rollback=True):
         set_local(loader_conn, builder.SETTINGS)
         builder.prepare_month(loader_conn, MONTHS[2])
-        text = sql.SQL(read_sql(path)) if path == builder.MONTH_END_SQL else builder.mart_sql(path)
         plan = "\n".join(r[0] for r in loader_conn.execute(
-            sql.SQL("explain verbose {}").format(text), {"month": MONTHS[2]}))
+            sql.SQL("explain verbose {}").format(objects.sql_text(path)), {"month": MONTHS[2]}))
     assert not CALLED.findall(plan), path
 
 

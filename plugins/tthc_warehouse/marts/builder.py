@@ -9,7 +9,6 @@ from psycopg import sql
 
 from tthc_warehouse.db import objects
 from tthc_warehouse.db.settings import local_settings, set_local
-from tthc_warehouse.paths import read_sql
 
 # mart table -> the SELECTs (in sql/marts/) that produce one month of it, in dependency order:
 # the province mart sums the agency rows, the summary counts the issues, the reconciliation
@@ -77,19 +76,13 @@ def check_settings(conn: psycopg.Connection) -> None:
                          "run `tthc migrate` (revisions 0003, 0005, 0008)")
 
 
-def mart_sql(path: str) -> sql.Composed:
-    """The SELECT of one mart file, with the select lists it includes put in (flow counts,
-    rollup sums: ``objects.included_lists``)."""
-    return objects.sql_text(path)
-
-
 def prepare_month(conn: psycopg.Connection, month: dt.date) -> int:
     """Fill the month's temporary table (``MONTH_END_TABLE``) in the caller's transaction; returns
     its rows. Dropped at commit, and first if a savepoint left one behind."""
     table = sql.SQL(MONTH_END_TABLE)
     conn.execute(sql.SQL("drop table if exists {}").format(table))
     rows = conn.execute(sql.SQL("create temporary table {} on commit drop as {}").format(
-        table, sql.SQL(read_sql(MONTH_END_SQL))), {"month": month}).rowcount
+        table, objects.sql_text(MONTH_END_SQL)), {"month": month}).rowcount
     conn.execute(sql.SQL("analyze {}").format(table))  # the marts' plans need its size
     return rows
 
@@ -101,7 +94,7 @@ def _rebuild_table(conn: psycopg.Connection, table: str, month: dt.date) -> int:
     rows = 0
     for path in MONTHLY_MARTS[table]:
         statement = sql.SQL("insert into {} ({}) select {} from ({}) as built").format(
-            target, columns, columns, mart_sql(path))
+            target, columns, columns, objects.sql_text(path))
         with local_settings(conn, STATEMENT_SETTINGS.get(path, {})):
             rows += conn.execute(statement, {"month": month}).rowcount
     return rows
@@ -132,7 +125,7 @@ def months_to_rebuild(conn: psycopg.Connection, months: list[dt.date]) -> list[d
         return []
     with conn.transaction():
         rows = conn.execute(
-            read_sql("marts/months_to_rebuild.sql"), {"months": [m.replace(day=1) for m in months]}
+            objects.sql_text("marts/months_to_rebuild.sql"), {"months": [m.replace(day=1) for m in months]}
         ).fetchall()
     return [r[0] for r in rows]
 

@@ -16,7 +16,7 @@ COUNTED_AS = re.compile(r"count\(\*\) filter \(where [^)]*\)\s+as (\w+)")
 
 
 def _text(path: str) -> str:
-    return builder.mart_sql(path).as_string(None)
+    return objects.sql_text(path).as_string(None)
 
 
 def _flows(suffix: str) -> list[str]:
