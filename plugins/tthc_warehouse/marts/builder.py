@@ -46,6 +46,7 @@ STATEMENT_SETTINGS = {"marts/monthly_compliance.sql": {"enable_indexscan": "off"
 # create temporary tables (migration 0009).
 MONTH_END_SQL = "marts/dossier_month_end.sql"
 MONTH_END_TABLE = "pg_temp.dossier_month_end"
+ANALYZE_SETTINGS = {"default_statistics_target": "10"}
 # ref.setting rows the mart SQL reads (inserted by migrations 0003, 0005 and 0008).
 REQUIRED_SETTINGS = ("refund_time_limit_days", "payment_excessive_steps", "reconciliation_tolerance_pp",
                      "index766_score_tolerance", "supplement_days_unit", "weak_min_dossiers",
@@ -83,7 +84,10 @@ def prepare_month(conn: psycopg.Connection, month: dt.date) -> int:
     conn.execute(sql.SQL("drop table if exists {}").format(table))
     rows = conn.execute(sql.SQL("create temporary table {} on commit drop as {}").format(
         table, objects.sql_text(MONTH_END_SQL)), {"month": month}).rowcount
-    conn.execute(sql.SQL("analyze {}").format(table))  # the marts' plans need its size
+    # The marts' plans need its size and group counts. A sample of 3,000 rows (statistics target
+    # 10) gives them; the default 30,000 reads nearly every page of the table (0.4-0.6 s at 1M).
+    with local_settings(conn, ANALYZE_SETTINGS):
+        conn.execute(sql.SQL("analyze {}").format(table))
     return rows
 
 
