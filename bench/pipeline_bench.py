@@ -174,8 +174,8 @@ def _child(task: str, params: dict[str, Any]) -> dict[str, Any]:
 # brought due, and its figure depends on what ran before. A step's own WAL still brings one due
 # inside it: with max_wal_size 1 GB a checkpoint is due every ~540 MB, and a 1M-row publish writes
 # about 550 MB.
-CHECKPOINT_FIRST = {"raw_copy", "to_sql", "stage", "validate", "publish", "marts", "mart_facts_load",
-                    "mart_rebuild"}
+CHECKPOINT_FIRST = {"raw_copy", "to_sql", "stage", "validate", "publish", "marts", "insert_floor",
+                    "mart_facts_load", "mart_rebuild"}
 
 
 def checkpoint(url: str) -> None:
@@ -426,6 +426,27 @@ def task_raw_copy(p: dict[str, Any], meter: Meter) -> dict[str, Any]:
                 rows += cur.rowcount
             conn.commit()
         conn.execute("drop table bench.raw_copy")
+        conn.commit()
+    return {"rows": rows}
+
+
+def task_insert_floor(p: dict[str, Any], meter: Meter) -> dict[str, Any]:
+    """What publishing the rows costs PostgreSQL at least: the batch's facts, already in core, copied
+    by one INSERT ... SELECT into an empty copy of core.fact_dossier, with core's indexes
+    (``indexes``) or none. Same WAL, same heap; no staging table, no checks, no history."""
+    import psycopg
+
+    like = "including defaults including indexes" if p["indexes"] else "including defaults"
+    with psycopg.connect(p["url"]) as conn:
+        conn.execute("create schema if not exists bench")
+        conn.execute("drop table if exists bench.insert_floor")
+        conn.execute(f"create table bench.insert_floor (like core.fact_dossier {like})")
+        conn.commit()
+        with meter:
+            rows = conn.execute("insert into bench.insert_floor select * from core.fact_dossier "
+                                "where batch_id = %s", (_batch(p)[0],)).rowcount
+            conn.commit()
+        conn.execute("drop table bench.insert_floor")
         conn.commit()
     return {"rows": rows}
 
@@ -732,6 +753,7 @@ def task_mart_rebuild(p: dict[str, Any], meter: Meter) -> dict[str, Any]:
 TASKS: dict[str, Callable[[dict[str, Any], Meter], dict[str, Any]]] = {
     "setup": task_setup, "generate": task_generate, "raw_copy": task_raw_copy, "to_sql": task_to_sql,
     "extract": task_extract, "stage": task_stage, "validate": task_validate, "publish": task_publish,
+    "insert_floor": task_insert_floor,
     "marts": task_marts, "mart_facts_load": task_mart_facts_load, "mart_rebuild": task_mart_rebuild,
 }
 
@@ -821,11 +843,15 @@ def run_pipeline(args: argparse.Namespace, url: str, spawn: bool) -> dict[str, A
     months = {"months": stages["publish"]["months_touched"]}
     stages["marts"] = run_task("marts", {**common, **months}, spawn=spawn)
     say("marts", stages["marts"])
+    floors = {}
+    for name, indexes in (("insert_floor_heap", False), ("insert_floor_indexed", True)):
+        floors[name] = run_task("insert_floor", {**common, "indexes": indexes}, spawn=spawn)
+        say(name.replace("_", " "), floors[name])
 
     end_to_end = sum(stages[s]["seconds"] for s in PIPELINE_STAGES)
     return {
         "generate": {k: v for k, v in generated.items() if k != "files"} | {"files": len(generated["files"])},
-        "baselines": {"raw_copy": raw, "to_sql": to_sql},
+        "baselines": {"raw_copy": raw, "to_sql": to_sql, **floors},
         "stages": [{"stage": name, **stages[name], "rows_per_s": _rate(stages[name]),
                     "ratio_to_copy": stages[name]["seconds"] / raw["seconds"] if raw["seconds"] else None}
                    for name in PIPELINE_STAGES],
@@ -900,8 +926,13 @@ def report(figures: dict[str, Any]) -> str:
                  "peak_rss_mib": run["peak_rss_mib"]}
         lines += [_row("end-to-end", total, copy=copy),
                   _row("raw COPY (baseline)", run["baselines"]["raw_copy"], copy=copy),
-                  _row("to_sql (baseline, slice)", run["baselines"]["to_sql"])]
-        lines += ["", "peak MiB = the step's peak RSS (a fresh process per step, peak reset when its clock "
+                  _row("to_sql (baseline, slice)", run["baselines"]["to_sql"]),
+                  _row("insert floor, no index", run["baselines"].get("insert_floor_heap"), copy=copy),
+                  _row("insert floor, core's idx", run["baselines"].get("insert_floor_indexed"), copy=copy)]
+        lines += ["", "insert floor = the batch's facts copied from core into an empty copy of "
+                  "core.fact_dossier by one INSERT ... SELECT, without and with core's indexes: what the "
+                  "publish step's heap and index writes cost at least",
+                  "peak MiB = the step's peak RSS (a fresh process per step, peak reset when its clock "
                   "starts); start MiB = its RSS after imports, when the clock started"]
         ratio = run["ratio_to_copy"]
         lines.append(f"end-to-end (extract+stage+validate+publish+marts) / raw COPY = {ratio:.1f}x "

@@ -46,6 +46,9 @@ def test_benchmark_runs_every_stage_on_all_rows(pipeline_bench, server_url: str,
     assert run["rows_quarantined"] == 0
     assert run["baselines"]["raw_copy"]["rows"] == ROWS
     assert run["baselines"]["to_sql"]["rows"] == 500
+    # what publishing the batch costs PostgreSQL at least, without and with core's indexes
+    assert run["baselines"]["insert_floor_heap"]["rows"] == ROWS
+    assert run["baselines"]["insert_floor_indexed"]["rows"] == ROWS
     assert all(s["seconds"] > 0 and s["peak_rss_mib"] > 0 for s in run["stages"])
     assert run["ratio_to_copy"] > 0
     assert all(s["ratio_to_copy"] > 0 for s in run["stages"])  # each stage against COPY, same run
