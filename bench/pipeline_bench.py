@@ -603,7 +603,7 @@ def task_marts(p: dict[str, Any], meter: Meter) -> dict[str, Any]:
     warehouse = Warehouse(p["url"])
     months = [dt.date.fromisoformat(m) for m in p["months"]]
     with meter, warehouse.connect() as conn:
-        counts = builder.rebuild_months(conn, months)
+        counts = builder.rebuild_months(conn, months, warehouse.connect)
     with warehouse.connect() as conn:
         batch_facts = conn.execute("select count(*) from core.fact_dossier where batch_id = %s",
                                    (_batch(p)[0],)).fetchone()[0]
@@ -743,7 +743,7 @@ def task_mart_rebuild(p: dict[str, Any], meter: Meter) -> dict[str, Any]:
             "select count(*) from core.fact_dossier where received_at >= %(m)s::date "
             "and received_at < %(m)s::date + interval '1 month'", {"m": month}).fetchone()[0]
     with meter, warehouse.connect() as conn:
-        counts = builder.rebuild_month(conn, month)
+        counts = builder.rebuild_month(conn, month, warehouse.connect)
     result = {"rows": facts, "facts_in_month": in_month, "mart_rows": sum(counts.values())}
     if p.get("analyze"):
         result["vacuum_analyze_seconds"] = analyze_seconds

@@ -3,8 +3,9 @@
 -- transaction; the columns monthly_compliance.yml marks rollup: sum, the list the 2025 units sum
 -- too), so province and agency figures always agree. Counting rules: see
 -- agency_monthly_counts.sql. Year to date: the flows counted again from core over
--- January..%(month)s by the same list (flow_counts.sql); the month-end stock (in progress,
--- overdue) is this month's. A month reads no other month, so months can be rebuilt in any order.
+-- January..%(month)s by the same list (year_to_date_counts.sql, which the rebuild reads into
+-- pg_temp.year_to_date_counts first); the month-end stock (in progress, overdue) is this month's.
+-- A month reads no other month, so months can be rebuilt in any order.
 -- Rates and meets_* are generated columns; rank 1 is the best 766 digitization rate.
 with agency as (
     select *
@@ -24,33 +25,6 @@ month_counts as (
     group by province_code
 ),
 
-bounds as not materialized (
-    select month_end, date_trunc('year', month::timestamp) as year_start
-    from mart.month_bounds(%(month)s)
-),
-
-year_dossiers as (
-    select
-        flags.*,
-        flags.received_at >= bounds.year_start and not flags.not_accepted as received,
-        flags.finished_at >= bounds.year_start and flags.finished_at < bounds.month_end as finished
-    from mart.dossier_flags as flags
-    cross join bounds
-    -- Unfinished dossiers come along too (counting nothing) so every province with a month-end
-    -- stock has a year-to-date row.
-    where
-        flags.received_at < bounds.month_end
-        and coalesce(flags.finished_at >= bounds.year_start, true)
-),
-
-ytd_counts as (
-    select
-        province_code,
-        {flow_counts_ytd}
-    from year_dossiers
-    group by province_code
-),
-
 final as (
     select
         *,
@@ -62,7 +36,7 @@ final as (
             order by mart.rate(digitized_766_ytd, synced_received_ytd) desc nulls last
         ) as digitization_rank_ytd
     from month_counts
-    inner join ytd_counts using (province_code)
+    inner join pg_temp.year_to_date_counts using (province_code)
 )
 
-select * from final
+select * from final  -- noqa: AM04 (the year-to-date columns come from the temporary table)

@@ -12,6 +12,7 @@ core's row in it) and the per-dossier walk through ref.working_day, kept verbati
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import random
 import re
@@ -265,11 +266,58 @@ def test_the_marts_equal_those_built_on_the_plain_month_end_state(url, loader_co
         "select in_progress_at_month_end from mart.agency_monthly_counts")) > 100
 
 
+def test_the_year_to_date_counted_aside_equals_the_one_counted_in_turn(url, loader_conn) -> None:
+    """Given a way to connect, the rebuild counts the year to date on a second connection in its
+    snapshot; every mart comes out as when it is counted on the rebuild's own connection."""
+    builder.rebuild_months(loader_conn, MONTHS)
+    in_turn = mart_rows(loader_conn)
+    loader_conn.commit()
+
+    opened = []
+
+    @contextlib.contextmanager
+    def connect():
+        with psycopg.connect(url, options="-c role=tthc_loader") as side:
+            opened.append(side.execute("select pg_backend_pid()").fetchone()[0])
+            side.rollback()
+            yield side
+
+    rebuilt = builder.rebuild_months(loader_conn, MONTHS, connect)
+    aside = mart_rows(loader_conn)
+    assert len(opened) == len(rebuilt)  # one second connection per month
+    assert loader_conn.info.backend_pid not in opened
+    assert aside == in_turn
+    assert any(row[0] for row in loader_conn.execute(
+        "select dossiers_received_ytd from mart.monthly_compliance"))
+
+
+def test_the_year_to_date_sees_the_rebuilds_own_uncommitted_facts(loader_conn) -> None:
+    """With work pending on the rebuild's connection (which a second connection cannot see), the
+    year to date is counted on that connection, and counts the pending dossier."""
+    month = MONTHS[-1]
+    received = "select sum(dossiers_received_ytd) from mart.monthly_compliance where month = %s"
+
+    def connect():
+        raise AssertionError("a second connection would not see the pending dossier")
+
+    with loader_conn.transaction(force_rollback=True):
+        builder.rebuild_month(loader_conn, month)
+        before = loader_conn.execute(received, (month,)).fetchone()[0]
+        loader_conn.execute(
+            "insert into core.fact_dossier (dossier_code, procedure_code, processing_agency_code, "
+            "province_code, status, received_at, source_updated_at, batch_id) "
+            "select 'PENDING-1', procedure_code, processing_agency_code, province_code, 2, %s, %s, "
+            "'pending' from core.fact_dossier where received_at is not null limit 1",
+            (D.combine(month, dt.time(9)), D.combine(month, dt.time(9))))
+        builder.rebuild_month(loader_conn, month, connect)
+        assert loader_conn.execute(received, (month,)).fetchone()[0] == before + 1
+
+
 MART_STATEMENTS = sorted({path for paths in builder.MONTHLY_MARTS.values() for path in paths})
 CALLED = re.compile(r"\bmart\.\w+\(")
 
 
-@pytest.mark.parametrize("path", [builder.MONTH_END_SQL, *MART_STATEMENTS])
+@pytest.mark.parametrize("path", [builder.MONTH_END_SQL, builder.YEAR_TO_DATE_SQL, *MART_STATEMENTS])
 def test_the_rebuild_inlines_every_mart_function(loader_conn, path) -> None:
     """The mart SQL functions are single expressions written to be inlined; one left as a call
     runs the SQL-function machinery once per row. PostgreSQL declines to inline a function that
@@ -279,6 +327,7 @@ def test_the_rebuild_inlines_every_mart_function(loader_conn, path) -> None:
     with loader_conn.transaction(force_rollback=True):
         set_local(loader_conn, builder.SETTINGS)
         builder.prepare_month(loader_conn, MONTHS[2])
+        builder.fill_year_to_date(loader_conn, MONTHS[2])
         plan = "\n".join(r[0] for r in loader_conn.execute(
             sql.SQL("explain verbose {}").format(objects.sql_text(path)), {"month": MONTHS[2]}))
     assert not CALLED.findall(plan), path

@@ -34,9 +34,10 @@ def plan(warehouse: Warehouse, events: Mapping[object, Iterable[object]], params
 
 
 def rebuild(warehouse: Warehouse, month: str) -> dict:
-    """Replace one month of every monthly mart, in one transaction."""
+    """Replace one month of every monthly mart, in one transaction (the year to date counted on a
+    second connection meanwhile)."""
     with warehouse.connect() as conn:
-        counts = builder.rebuild_month(conn, dt.date.fromisoformat(month))
+        counts = builder.rebuild_month(conn, dt.date.fromisoformat(month), warehouse.connect)
     log.info("%s rebuilt: %s", month[:7], counts)
     return counts
 

@@ -29,18 +29,19 @@ def test_the_flow_list_is_written_once() -> None:
     changed there changes both windows (no copy of it left in either file)."""
     flows = _flows("")
     assert len(flows) == 12
-    for path in ("marts/agency_monthly_counts.sql", "marts/monthly_compliance.sql"):
+    for path in ("marts/agency_monthly_counts.sql", "marts/monthly_compliance.sql", builder.YEAR_TO_DATE_SQL):
         written = COUNTED_AS.findall(read_sql(path))
         assert not set(written) & {*flows, *_flows("_ytd")}, path
 
 
 def test_each_window_gets_the_flows_under_its_own_names() -> None:
     month = COUNTED_AS.findall(_text("marts/agency_monthly_counts.sql"))
-    year = COUNTED_AS.findall(_text("marts/monthly_compliance.sql"))
+    year = COUNTED_AS.findall(_text(builder.YEAR_TO_DATE_SQL))
     assert set(_flows("")) <= set(month)
     assert year == _flows("_ytd")
 
 
-@pytest.mark.parametrize("path", sorted({p for paths in builder.MONTHLY_MARTS.values() for p in paths}))
+@pytest.mark.parametrize("path", sorted({builder.MONTH_END_SQL, builder.YEAR_TO_DATE_SQL,
+                                         *(p for paths in builder.MONTHLY_MARTS.values() for p in paths)}))
 def test_no_placeholder_is_left_in_a_mart_statement(path) -> None:
     assert not re.search(r"\{\w+\}", _text(path)), path
