@@ -39,4 +39,5 @@ final as (
     inner join pg_temp.year_to_date_counts using (province_code)
 )
 
-select * from final  -- noqa: AM04 (the year-to-date columns come from the temporary table)
+-- the year-to-date columns come from the temporary table
+select * from final  -- noqa: AM04
