@@ -125,7 +125,7 @@ def fill_year_to_date(conn: psycopg.Connection, month: dt.date, counted: Future 
         return
     conn.execute(sql.SQL("create temporary table {} on commit drop as {} with no data").format(table, query),
                  {"month": month})
-    with conn.cursor().copy(sql.SQL("copy {} from stdin").format(table)) as copy:
+    with conn.cursor() as cursor, cursor.copy(sql.SQL("copy {} from stdin").format(table)) as copy:
         for row in counted.result():
             copy.write_row(row)
 
