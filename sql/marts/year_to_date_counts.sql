@@ -1,10 +1,9 @@
 -- The year-to-date flows of the month %(month)s, one row per province (as it was when the dossier
--- was received): the flows counted again from core over January..%(month)s by the list
--- flow_counts.sql gives the agency month too, under their _ytd names. Unfinished dossiers come
--- along (counting nothing), so every province with a month-end stock has a row. The rebuild
--- reads it into pg_temp.year_to_date_counts for monthly_compliance.sql (marts/builder.py),
--- computed on a second connection that shares the month's snapshot while this connection builds
--- the month's other marts.
+-- was received): counted from core over January..%(month)s with the agency month's list
+-- (flow_counts.sql), under their _ytd names. Unfinished dossiers come along (counting nothing),
+-- so every province with a month-end stock has a row. The rebuild (marts/builder.py) runs this on
+-- a second connection, in the rebuild's snapshot, while the first builds the month's other marts,
+-- and copies the rows into pg_temp.year_to_date_counts, which monthly_compliance.sql reads.
 with bounds as not materialized (
     select month_end, date_trunc('year', month::timestamp) as year_start
     from mart.month_bounds(%(month)s)
