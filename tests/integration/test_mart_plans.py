@@ -291,6 +291,34 @@ def test_the_year_to_date_counted_aside_equals_the_one_counted_in_turn(url, load
         "select dossiers_received_ytd from mart.monthly_compliance"))
 
 
+def test_the_second_connection_gives_up_waiting_behind_ddl(url, loader_conn, monkeypatch) -> None:
+    """A third session asking for an exclusive lock on core, behind the rebuild's shared one, would
+    make the second connection wait for it while the rebuild waits (in Python) for the second
+    connection: a deadlock PostgreSQL cannot see. The second connection's lock_timeout ends it."""
+    import threading
+
+    monkeypatch.setitem(builder.SIDE_SETTINGS, "lock_timeout", "500ms")
+
+    @contextlib.contextmanager
+    def connect():
+        with psycopg.connect(url, options="-c role=tthc_loader") as side:
+            yield side
+
+    snapshot = loader_conn.execute("select pg_export_snapshot()").fetchone()[0]
+    loader_conn.execute("select 1 from core.fact_dossier limit 1")  # the rebuild's shared lock
+    with psycopg.connect(url, autocommit=True) as ddl:
+        waiting = threading.Thread(target=ddl.execute, args=(
+            "begin; lock table core.fact_dossier in access exclusive mode; rollback",))
+        waiting.start()
+        try:
+            with pytest.raises(psycopg.errors.LockNotAvailable):
+                builder._count_year_to_date(connect, snapshot, MONTHS[0])
+        finally:
+            loader_conn.rollback()  # the exclusive lock is granted, and rolled back
+            waiting.join(timeout=30)
+    assert not waiting.is_alive()
+
+
 def test_the_year_to_date_sees_the_rebuilds_own_uncommitted_facts(loader_conn) -> None:
     """With work pending on the rebuild's connection (which a second connection cannot see), the
     year to date is counted on that connection, and counts the pending dossier."""

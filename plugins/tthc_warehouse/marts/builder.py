@@ -58,6 +58,11 @@ ANALYZE_SETTINGS = {"default_statistics_target": "10"}
 # imports this transaction's snapshot (pg_export_snapshot) while this one builds the month's
 # dossiers and agency counts, and copies the few rows in; otherwise here, in turn.
 YEAR_TO_DATE_TABLE = "pg_temp.year_to_date_counts"
+# The second connection only reads, so it waits for a lock only when a third session has asked for
+# an exclusive one (DDL on core) behind the rebuild's own shared locks; the rebuild would then wait
+# for it in Python, where PostgreSQL's deadlock check cannot see. The wait is cut short instead: the
+# rebuild fails and its task is retried.
+SIDE_SETTINGS = {"lock_timeout": "1min"}
 Connect = Callable[[], AbstractContextManager[psycopg.Connection]]
 # ref.setting rows the mart SQL reads (inserted by migrations 0003, 0005 and 0008).
 REQUIRED_SETTINGS = ("refund_time_limit_days", "payment_excessive_steps", "reconciliation_tolerance_pp",
@@ -109,7 +114,7 @@ def _count_year_to_date(connect: Connect, snapshot: str, month: dt.date) -> list
         side.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ  # to import a snapshot
         with side.transaction():
             side.execute(sql.SQL("set transaction snapshot {}").format(sql.Literal(snapshot)))
-            set_local(side, {**SETTINGS, **STATEMENT_SETTINGS[YEAR_TO_DATE_SQL]})
+            set_local(side, {**SETTINGS, **SIDE_SETTINGS, **STATEMENT_SETTINGS[YEAR_TO_DATE_SQL]})
             return side.execute(objects.sql_text(YEAR_TO_DATE_SQL), {"month": month}).fetchall()
 
 
