@@ -379,6 +379,10 @@ class LocalAirflow(AirflowApi):
         self.stop()
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class MakeUp(AirflowApi):
     """`tthc up` (what `make up` runs) as a child process in a session of its own; a context manager.
 
@@ -410,9 +414,13 @@ class MakeUp(AirflowApi):
 
     def __enter__(self) -> MakeUp:
         with self.log_path.open("ab") as log:
+            # Ctrl-C as from a terminal, where SIGINT has its default action: a run started in the
+            # background by a non-interactive shell inherits SIGINT ignored, and Python then
+            # installs no KeyboardInterrupt for it.
             self.process = subprocess.Popen(self.argv, env=self.env, cwd=PROJECT_ROOT,
                                             stdin=subprocess.DEVNULL, stdout=log,
-                                            stderr=subprocess.STDOUT, start_new_session=True)
+                                            stderr=subprocess.STDOUT, start_new_session=True,
+                                            preexec_fn=_default_sigint)
         try:
             self.wait_for_banner()
         except BaseException:
