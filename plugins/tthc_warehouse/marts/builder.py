@@ -39,12 +39,12 @@ WORK_MEM = "128MB"
 # JIT-compiled expressions (tens of milliseconds) still halve the counting over millions of rows.
 # Set for the rebuild's transaction only, as the loader may (user-level settings).
 SETTINGS = {"work_mem": WORK_MEM, "jit_inline_above_cost": "-1", "jit_optimize_above_cost": "-1"}
-# Per statement, on top of SETTINGS. The year to date reads every dossier of the year so far
+# For the year to date, on top of SETTINGS. It reads every dossier of the year so far
 # through the receipt-time index; once statistics see the index's correlation with the heap, the
 # planner walks it row by row in index order (2.5M of 6M facts: 3.6 s of random heap reads where
 # a bitmap scan or a sequential one takes 1.1-1.4 s). Without plain index scans it still has both.
 YEAR_TO_DATE_SQL = "marts/year_to_date_counts.sql"
-STATEMENT_SETTINGS = {YEAR_TO_DATE_SQL: {"enable_indexscan": "off"}}
+YEAR_TO_DATE_SETTINGS = {"enable_indexscan": "off"}
 # The month's dossiers with their flags and their state at the month end (marts/dossier_month_end.sql),
 # computed once per rebuild into a temporary table that the marts needing them (agency counts,
 # overdue dossiers) read instead of core; dropped when the month's transaction ends. The loader may
@@ -114,7 +114,7 @@ def _count_year_to_date(connect: Connect, snapshot: str, month: dt.date) -> list
         side.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ  # to import a snapshot
         with side.transaction():
             side.execute(sql.SQL("set transaction snapshot {}").format(sql.Literal(snapshot)))
-            set_local(side, {**SETTINGS, **SIDE_SETTINGS, **STATEMENT_SETTINGS[YEAR_TO_DATE_SQL]})
+            set_local(side, {**SETTINGS, **SIDE_SETTINGS, **YEAR_TO_DATE_SETTINGS})
             return side.execute(objects.sql_text(YEAR_TO_DATE_SQL), {"month": month}).fetchall()
 
 
@@ -124,7 +124,7 @@ def fill_year_to_date(conn: psycopg.Connection, month: dt.date, counted: Future 
     table, query = sql.SQL(YEAR_TO_DATE_TABLE), objects.sql_text(YEAR_TO_DATE_SQL)
     conn.execute(sql.SQL("drop table if exists {}").format(table))
     if counted is None:
-        with local_settings(conn, STATEMENT_SETTINGS[YEAR_TO_DATE_SQL]):
+        with local_settings(conn, YEAR_TO_DATE_SETTINGS):
             conn.execute(sql.SQL("create temporary table {} on commit drop as {}").format(table, query),
                          {"month": month})
         return
@@ -143,8 +143,7 @@ def _rebuild_table(conn: psycopg.Connection, table: str, month: dt.date) -> int:
     for path in MONTHLY_MARTS[table]:
         statement = sql.SQL("insert into {} ({}) select {} from ({}) as built").format(
             target, columns, columns, objects.sql_text(path))
-        with local_settings(conn, STATEMENT_SETTINGS.get(path, {})):
-            rows += conn.execute(statement, {"month": month}).rowcount
+        rows += conn.execute(statement, {"month": month}).rowcount
     return rows
 
 
